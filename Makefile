@@ -1,0 +1,47 @@
+# Rongtong 融通 — the commands a new machine needs. Python 3.11+, nothing else.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app wsgi
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+# The embedded default: SQLite and Whoosh under instance/, a development secret key.
+export RONGTONG_ENV ?= development
+
+.PHONY: run test lint bench translations venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: setup.py
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+## make run: install, migrate, load demo data when the database is empty, serve on :5000
+run: venv
+	$(FLASK) db upgrade
+	$(FLASK) demo load --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## make test: lint, translation check, the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+test: venv
+	$(BIN)/ruff check marketplace search_index tests bench wsgi.py setup.py
+	$(FLASK) translations check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check marketplace search_index tests bench wsgi.py setup.py
+
+## make bench: benchmarks (they print numbers; they are not tests)
+bench: venv
+	$(BIN)/python -m bench
+
+## make translations: extract, merge and compile the zh_CN and en catalogs
+translations: venv
+	$(FLASK) translations update
+	$(FLASK) translations compile
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

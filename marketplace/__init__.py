@@ -1,0 +1,104 @@
+"""Rongtong 融通: the Flask application.
+
+``create_app`` reads as a table of contents; each step is owned by the module it names.
+Layering: views → services → models and ``search_index``.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from marketplace.config import PROJECT_ROOT, load_config
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings from the environment (tests pass theirs)."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+        instance_relative_config=False,
+    )
+    app.config.from_mapping(load_config(config))
+    configure_logging(app)
+    register_extensions(app)
+    register_security(app)
+    register_i18n(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr at INFO (the embedded default prints outgoing e-mail there)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    """Database, migrations and Bootstrap's locally served assets."""
+    from pathlib import Path
+
+    from marketplace.database import configure_sqlite
+    from marketplace.extensions import bootstrap, db, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    bootstrap.init_app(app)
+    import marketplace.models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+
+
+def register_security(app: Flask) -> None:
+    """CSRF, headers, rate limits, login."""
+    from marketplace.security import register_security as register
+
+    register(app)
+
+
+def register_i18n(app: Flask) -> None:
+    """Flask-Babel, locale selection and formatting filters."""
+    from marketplace.i18n import register_i18n as register
+
+    register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature package."""
+    from marketplace.accounts import bp as accounts_bp
+    from marketplace.accounts.company_views import bp as companies_bp
+    from marketplace.pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(accounts_bp, url_prefix="/account")
+    app.register_blueprint(companies_bp, url_prefix="/companies")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Localized error pages."""
+    from marketplace.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Globals every template may use (navigation by role, regions)."""
+    from marketplace.templating import register_template_helpers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """``flask companies|demo|translations|mail …``."""
+    from marketplace.cli import register_commands as register
+
+    register(app)

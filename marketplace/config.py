@@ -1,0 +1,128 @@
+"""Settings, read from the environment (and an optional ``.env``), never from code.
+
+Owns: the names of every setting and their defaults. Imports nothing of the app.
+The embedded default (``RONGTONG_ENV=development``) keeps everything under ``instance/``;
+production (the default environment) refuses to start without a real ``SECRET_KEY``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: keys too weak or too well-known to sign production sessions with
+_WEAK_KEYS = {"", "dev", "development", "secret", "changeme", "change-me", "test", "please-change-me"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the app refuses to start."""
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key(instance_dir: Path) -> str:
+    """A random key kept in ``instance/`` so every worker and restart share it."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def database_url_from_env(instance_dir: Path) -> str:
+    """``DATABASE_URL`` with the psycopg 3 driver, or SQLite under ``instance/``."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return f"sqlite:///{instance_dir / 'rongtong.db'}"
+    # Heroku-style and bare postgres URLs get the psycopg 3 driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the settings mapping for ``create_app``; ``overrides`` win over the environment."""
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    overrides = dict(overrides or {})
+    testing = bool(overrides.get("TESTING"))
+    env = overrides.get("ENV") or os.environ.get("RONGTONG_ENV", "production").strip().lower()
+    instance_dir = Path(overrides.get("INSTANCE_DIR") or os.environ.get("INSTANCE_DIR") or PROJECT_ROOT / "instance")
+    production = env == "production" and not testing
+
+    secret_key = overrides.get("SECRET_KEY") or os.environ.get("SECRET_KEY", "")
+    if production:
+        if secret_key.strip().lower() in _WEAK_KEYS or len(secret_key) < 24:
+            raise ConfigError(
+                "SECRET_KEY must be set to a random value of at least 24 characters in production "
+                "(the same in every worker). For a local demo run `make run`, which sets RONGTONG_ENV=development."
+            )
+    elif not secret_key:
+        secret_key = _dev_secret_key(instance_dir)
+
+    mail_server = os.environ.get("MAIL_SERVER", "").strip()
+    config = {
+        "ENV_NAME": env,
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key,
+        "INSTANCE_DIR": str(instance_dir),
+        "SQLALCHEMY_DATABASE_URI": database_url_from_env(instance_dir),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
+        "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR") or str(instance_dir / "search_index"),
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_dir / "uploads"),
+        "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024))),
+        "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": _env_bool("MAIL_USE_TLS", True),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Rongtong 融通 <no-reply@rongtong.local>"),
+        # sessions and cookies
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        "PASSWORD_RESET_MAX_AGE": 3600,
+        "INVITATION_MAX_AGE_DAYS": 14,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "SERVER_BASE_URL": os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000"),
+        # i18n
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(PROJECT_ROOT / "translations"),
+        "LANGUAGES": ["zh_CN", "en"],
+        # forms
+        "WTF_CSRF_TIME_LIMIT": None,
+        # rate limits: memory is per worker, so production uses Redis
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or (os.environ.get("REDIS_URL", "").strip() or "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "rongtong"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per minute"),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "DEMO_AUTOLOAD": _env_bool("DEMO_AUTOLOAD", False),
+    }
+    if production and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        # Not fatal (a single worker is fine) but worth saying: limits are per worker.
+        config["RATELIMIT_WARN_MEMORY"] = True
+    config.update(overrides)
+    return config

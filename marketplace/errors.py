@@ -1,0 +1,80 @@
+"""Domain errors raised by services, and the HTTP error pages.
+
+Services raise these; views turn them into form errors or 4xx responses. Messages are
+already translated (lazy strings) so a view can show them as they are.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A business rule refused the action; ``message`` is for the user, ``field`` names the input."""
+
+    status_code = 400
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.field = field
+
+
+class ValidationFailed(DomainError):
+    """Input broke a rule (a duplicate, a value out of range, a city outside its province)."""
+
+
+class PermissionDenied(DomainError):
+    """The actor may not do this (role, company)."""
+
+    status_code = 403
+
+
+class NotFound(DomainError):
+    """The object does not exist or is not visible to the actor (no hint which)."""
+
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The object changed under the actor; reload and retry."""
+
+    status_code = 409
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Localized error pages for HTTP errors and domain errors; never a stack trace."""
+
+    def render_error(code: int, description: str | None = None):
+        if _wants_json():
+            return jsonify(error=code, message=description or ""), code
+        return render_template("errors/error.html", code=code, description=description), code
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException):
+        response = render_error(error.code or 500)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(DomainError)
+    def handle_domain(error: DomainError):
+        return render_error(error.status_code, str(error.message))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        from marketplace.extensions import db
+
+        db.session.rollback()
+        return render_error(500)

@@ -1,0 +1,153 @@
+"""The one i18n import point: ``from marketplace.i18n import _, _l``.
+
+Owns: locale and timezone selection, the language switch, and locale-aware formatting of
+dates, numbers and money (integer fen in, ¥1,234.00 or 1.23万 out).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from babel.numbers import format_compact_currency, format_currency, format_decimal
+from flask import Flask, current_app, request, session
+from flask_babel import format_date as _babel_format_date
+from flask_babel import format_datetime as _babel_format_datetime
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+
+from marketplace.extensions import babel
+
+__all__ = ["_", "_l", "N_", "ngettext", "format_money", "format_number", "fen_to_yuan", "yuan_to_fen"]
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it (translated later, at use)."""
+    return message
+
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    """The user's saved choice, then the language switch (session), then Accept-Language."""
+    if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"]) if request else None
+    if best and best.startswith("en"):
+        return "en"
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def select_timezone() -> str:
+    """Every time is shown in China Standard Time."""
+    return "Asia/Shanghai"
+
+
+def fen_to_yuan(fen: int | None) -> Decimal | None:
+    """Integer fen to a two-place Decimal of yuan."""
+    if fen is None:
+        return None
+    return (Decimal(int(fen)) / 100).quantize(Decimal("0.01"))
+
+
+def yuan_to_fen(yuan: Decimal | str | int) -> int:
+    """A yuan amount (at most two decimals) to integer fen; rejects finer amounts."""
+    value = Decimal(str(yuan))
+    fen = value * 100
+    if fen != fen.to_integral_value():
+        raise ValueError("amount has more than two decimal places")
+    return int(fen)
+
+
+def current_locale_code() -> str:
+    """'zh_CN' or 'en' for the current request (Babel spells zh_CN as zh_Hans_CN)."""
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh_CN"
+
+
+_locale_str = current_locale_code
+
+
+def format_money(fen: int | None, compact: bool = False) -> str:
+    """Money in integer fen for the current locale: ¥1,234.00; compact: ¥12.35万 / CN¥123.46K."""
+    if fen is None:
+        return "—"
+    yuan = fen_to_yuan(fen)
+    locale = _locale_str()
+    if compact and abs(yuan) >= 10000:
+        return format_compact_currency(yuan, "CNY", locale=locale, fraction_digits=2)
+    return format_currency(yuan, "CNY", locale=locale)
+
+
+def format_number(value, compact: bool = False) -> str:
+    """A number for the current locale (1,234 / 1.2万 when compact)."""
+    if value is None:
+        return "—"
+    from babel.numbers import format_compact_decimal
+
+    if compact and abs(value) >= 10000:
+        return format_compact_decimal(value, locale=_locale_str(), fraction_digits=2)
+    return format_decimal(value, locale=_locale_str())
+
+
+def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A UTC datetime shown in Asia/Shanghai for the current locale."""
+    if value is None:
+        return "—"
+    return _babel_format_datetime(value, fmt)
+
+
+def format_date(value: date | None, fmt: str = "medium") -> str:
+    """A date for the current locale."""
+    if value is None:
+        return "—"
+    return _babel_format_date(value, fmt)
+
+
+def _compile_catalogs(directory: Path) -> None:
+    """Compile .po to .mo when missing or stale, so a fresh checkout shows translated pages."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in directory.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        try:
+            with po_path.open("rb") as handle:
+                catalog = read_po(handle, locale=po_path.parent.parent.name)
+            with mo_path.open("wb") as handle:
+                write_mo(handle, catalog)
+        except OSError as error:  # read-only deployment: compile at build time instead
+            logger.warning("could not compile %s: %s", po_path, error)
+
+
+def register_i18n(app: Flask) -> None:
+    """Bind Flask-Babel and expose the formatting helpers to templates."""
+    _compile_catalogs(Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]))
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(
+        money=format_money,
+        number=format_number,
+        datetime=format_datetime,
+        date=format_date,
+    )
+
+    @app.context_processor
+    def inject_i18n():
+        return {
+            "current_locale": _locale_str(),
+            "language_names": LANGUAGE_NAMES,
+            "supported_locales": SUPPORTED_LOCALES,
+        }

@@ -1,0 +1,3 @@
+"""Imports every feature's models so SQLAlchemy and Alembic see all tables."""
+from marketplace.accounts.models import Company, CompanyTag, Invitation, TariffExposure, User  # noqa: F401
+from marketplace.mail import OutboxEmail  # noqa: F401

@@ -1,0 +1,44 @@
+"""Rongtong 融通: an export-diversion procurement marketplace."""
+from setuptools import find_namespace_packages, setup
+
+setup(
+    name="rongtong",
+    version="0.1.0",
+    description="Export-diversion procurement marketplace (出口转内销对接平台)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.14",
+    packages=find_namespace_packages(include=["marketplace", "marketplace.*", "search_index", "search_index.*"]),
+    include_package_data=True,
+    package_data={"": ["*.csv", "*.txt", "*.css", "*.js", "*.json"]},
+    install_requires=[
+        "flask>=3.1,<3.2",
+        "flask-sqlalchemy>=3.1,<3.2",
+        "sqlalchemy>=2.0.30,<2.1",
+        "flask-migrate>=4.0,<5",
+        "alembic>=1.13,<2",
+        "flask-wtf>=1.2,<1.3",
+        "wtforms>=3.1,<3.3",
+        "email-validator>=2.1,<3",
+        "flask-login>=0.6.3,<0.7",
+        "flask-babel>=4.0,<5",
+        "babel>=2.14,<3",
+        "flask-limiter[redis]>=3.8,<4",
+        "flask-talisman>=1.1,<2",
+        "bootstrap-flask>=2.4,<3",
+        "python-dotenv>=1.0,<2",
+        "python-stdnum>=1.20,<3",
+        "psycopg[binary]>=3.2,<4",
+        "redis>=5,<7",
+        "faker>=30,<40",
+        "gunicorn>=23,<24",
+    ],
+    extras_require={
+        "dev": [
+            "pytest>=8,<9",
+            "playwright>=1.48,<2",
+            "ruff>=0.6,<1",
+        ],
+    },
+    entry_points={"console_scripts": []},
+)

@@ -1,0 +1,38 @@
+"""The application shell: home page, language, headers, error pages, settings."""
+import pytest
+
+from marketplace import create_app
+from marketplace.config import ConfigError
+
+
+def test_home_page_is_chinese_by_default(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def test_unknown_page_is_localized_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("RONGTONG_ENV", "production")
+    with pytest.raises(ConfigError):
+        create_app({"INSTANCE_DIR": str(tmp_path)})
+    monkeypatch.setenv("SECRET_KEY", "changeme")
+    with pytest.raises(ConfigError):
+        create_app({"INSTANCE_DIR": str(tmp_path)})
