@@ -136,3 +136,21 @@ def post_form(client, url: str, data: dict, form_url: str | None = None, **kwarg
     payload = dict(data)
     payload.setdefault("csrf_token", csrf_token(client, form_url or url))
     return client.post(url, data=payload, **kwargs)
+
+
+@pytest.fixture
+def en_client(app):
+    """A test client whose browser asks for English."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return test_client
+
+
+def login(client, email: str, password: str | None = None, remember: bool = False):
+    """Log in through the login form; returns the response after redirects."""
+    from tests.factories import PASSWORD
+
+    data = {"email": email, "password": password or PASSWORD}
+    if remember:
+        data["remember_me"] = "y"
+    return post_form(client, "/account/login", data, follow_redirects=True)

@@ -1,0 +1,74 @@
+"""Test data factories: companies and users created straight in the database."""
+from __future__ import annotations
+
+import itertools
+
+from werkzeug.security import generate_password_hash
+
+from marketplace.accounts.models import Company, CompanyKind, Role, User, Verification
+from marketplace.accounts.uscc_gen import make_uscc
+from marketplace.database import utcnow
+from marketplace.extensions import db
+
+PASSWORD = "correct horse battery"
+_serial = itertools.count(1000)
+# one hash for every factory user: scrypt is deliberately slow
+_PASSWORD_HASH = None
+
+
+def _password_hash() -> str:
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = generate_password_hash(PASSWORD)
+    return _PASSWORD_HASH
+
+
+def make_company(
+    kind: CompanyKind = CompanyKind.EXPORTER,
+    verified: bool = True,
+    name_zh: str | None = None,
+    province_code: str = "440000",
+    city_code: str = "440300",
+    **fields,
+) -> Company:
+    """A company with a valid, unique USCC (verified unless asked otherwise)."""
+    serial = next(_serial)
+    company = Company(
+        name_zh=name_zh or f"测试企业{serial}有限公司",
+        name_en=fields.pop("name_en", f"Test Company {serial} Ltd."),
+        uscc=fields.pop("uscc", make_uscc(serial, province_code[:2] + "0000")),
+        kind=kind,
+        province_code=province_code,
+        city_code=city_code,
+        industry=fields.pop("industry", "小家电"),
+        verification=Verification.VERIFIED if verified else Verification.PENDING,
+        verified_at=utcnow() if verified else None,
+        **fields,
+    )
+    db.session.add(company)
+    db.session.commit()
+    return company
+
+
+def make_user(
+    company: Company | None = None,
+    role: Role = Role.COMPANY_ADMIN,
+    email: str | None = None,
+    name: str = "张三",
+    **fields,
+) -> User:
+    """A user (company admin by default) whose password is ``PASSWORD``."""
+    if company is None:
+        kind = CompanyKind.ORGANIZER if role is Role.ORGANIZER else CompanyKind.EXPORTER
+        company = make_company(kind=kind)
+    user = User(
+        company=company,
+        email=(email or f"user{next(_serial)}@example.com").lower(),
+        name=name,
+        password_hash=_password_hash(),
+        role=role,
+        **fields,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
