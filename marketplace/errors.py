@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ def register_errorhandlers(app: Flask) -> None:
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response[0].headers["Allow"] = ", ".join(error.valid_methods)
         return response
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(_error: CSRFError):
+        from marketplace.i18n import _
+
+        return render_error(
+            400, _("The form has expired or its security token is missing. Please reload the page and try again.")
+        )
 
     @app.errorhandler(DomainError)
     def handle_domain(error: DomainError):
