@@ -30,7 +30,9 @@ def extract_to(target: Path) -> None:
     _pybabel(
         "extract", "-F", str(TRANSLATIONS / "babel.cfg"), *KEYWORDS,
         "--no-location", "--sort-output", "--project", "Rongtong",
-        "-o", str(target), str(PROJECT_ROOT / "marketplace"), str(PROJECT_ROOT / "templates"),
+        # underscore folders (templates/_macros, _partials) hold strings too; skip only these
+        "--ignore-dirs", ".* __pycache__ instance build dist node_modules tests bench migrations",
+        "-o", str(target), str(PROJECT_ROOT),
     )
 
 
