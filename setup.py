@@ -32,6 +32,7 @@ setup(
         "redis>=5,<7",
         "faker>=30,<40",
         "gunicorn>=23,<24",
+        "openpyxl>=3.1,<4",
     ],
     extras_require={
         "dev": [

@@ -20,9 +20,13 @@ class DomainError(Exception):
     status_code = 400
 
     def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
+        # keep the (lazy) message unrendered: it is translated when shown, in the viewer's language
+        super().__init__(message)
         self.message = message
         self.field = field
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 class ValidationFailed(DomainError):
@@ -63,9 +67,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
-        response = render_error(error.code or 500)
-        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-            response[0].headers["Allow"] = ", ".join(error.valid_methods)
+        response = app.make_response(render_error(error.code or 500))
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
     @app.errorhandler(CSRFError)

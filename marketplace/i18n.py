@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.numbers import format_compact_currency, format_currency, format_decimal
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date as _babel_format_date
 from flask_babel import format_datetime as _babel_format_datetime
 from flask_babel import get_locale
@@ -38,12 +38,14 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 def select_locale() -> str:
     """The user's saved choice, then the language switch (session), then Accept-Language."""
+    if not has_request_context():  # CLI and background work: the default language
+        return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
     chosen = session.get("locale")
     if chosen in SUPPORTED_LOCALES:
         return chosen
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"]) if request else None
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
     if best and best.startswith("en"):
         return "en"
     return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")

@@ -34,7 +34,8 @@ def _load_user(session_id: str):
     if not user_id.isdigit():
         return None
     user = db.session.get(User, int(user_id))
-    if user is None or user.password_hash[-16:] != fingerprint:
+    # a deactivated user's sessions and remember-me cookies end at once
+    if user is None or not user.active or user.password_hash[-16:] != fingerprint:
         return None
     return user
 
