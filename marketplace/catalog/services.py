@@ -1,0 +1,250 @@
+"""Catalog services: every write to products, and the queries that decide who sees what.
+
+Owns: creating and updating products from a ``ProductInput`` (the one shape shared by the
+product form and the spreadsheet import), status changes, visibility, and importing a
+validated spreadsheet (preview, then commit, updating by SKU). Raises marketplace.errors.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from marketplace.accounts.models import Company, CompanyKind, Role, User, Verification
+from marketplace.catalog.models import Certification, PriceTier, Product, ProductStatus
+from marketplace.catalog.rows import PRODUCT_FIELDS, ProductInput, ValidationResult
+from marketplace.database import utcnow
+from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
+from marketplace.extensions import db
+from marketplace.i18n import _l
+
+logger = logging.getLogger(__name__)
+
+_SCALAR_FIELDS = tuple(name for name in PRODUCT_FIELDS if name not in ("sku", "price_tiers", "certifications"))
+
+
+# --------------------------------------------------------------------------- permissions
+
+
+def check_can_edit_catalog(actor: User, company: Company) -> None:
+    """Only an exporter's own users (and platform admins) change its catalog."""
+    if not actor.is_authenticated:
+        raise PermissionDenied(_l("Please log in."))
+    if company.kind is not CompanyKind.EXPORTER:
+        raise PermissionDenied(_l("Only exporters have a product catalog."))
+    if actor.company_id != company.id and actor.role is not Role.PLATFORM_ADMIN:
+        raise PermissionDenied(_l("You can only change your own company's products."))
+
+
+def get_product_for_edit(actor: User, product_id: int) -> Product:
+    """The product if the actor may edit it: 404 when it does not exist, 403 when it is another company's."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(_l("This product does not exist."))
+    check_can_edit_catalog(actor, product.company)
+    return product
+
+
+# --------------------------------------------------------------------------- visibility
+
+
+def public_products_query():
+    """Products buyers may see: published, of a verified company."""
+    return (
+        sa.select(Product)
+        .join(Company, Product.company_id == Company.id)
+        .where(Product.status == ProductStatus.PUBLISHED, Company.verification == Verification.VERIFIED)
+    )
+
+
+def is_publicly_visible(product: Product) -> bool:
+    """Whether buyers and visitors may see this product."""
+    return product.status is ProductStatus.PUBLISHED and product.company.is_verified
+
+
+def get_visible_product(viewer: User | None, product_id: int) -> Product:
+    """A product as a viewer may see it: public ones, and the owner's own in any state."""
+    product = db.session.get(
+        Product, product_id,
+        options=[selectinload(Product.price_tiers), selectinload(Product.certifications), selectinload(Product.images)],
+    )
+    if product is None:
+        raise NotFound(_l("This product does not exist."))
+    owner = viewer is not None and viewer.is_authenticated and (
+        viewer.company_id == product.company_id or viewer.is_organizer
+    )
+    if not owner and not is_publicly_visible(product):
+        raise NotFound(_l("This product does not exist."))
+    return product
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _check_input(data: ProductInput) -> None:
+    if not data.price_tiers:
+        raise ValidationFailed(_l("Give at least one price."), "price_tiers")
+    quantities = [tier.min_quantity for tier in data.price_tiers]
+    if quantities != sorted(set(quantities)):
+        raise ValidationFailed(_l("Price breaks must go from the smallest quantity to the largest."), "price_tiers")
+
+
+def apply_input(product: Product, data: ProductInput, only: frozenset[str] | None = None) -> None:
+    """Copy the input onto the product; ``only`` limits it to the columns a file provided."""
+    for name in _SCALAR_FIELDS:
+        if only is None or name in only:
+            setattr(product, name, getattr(data, name))
+    if only is None or "price_tiers" in only:
+        product.price_tiers = [
+            PriceTier(min_quantity=tier.min_quantity, unit_price_fen=tier.unit_price_fen) for tier in data.price_tiers
+        ]
+    if only is None or "certifications" in only:
+        product.certifications = [
+            Certification(kind=cert.kind, number=cert.number, expires_on=cert.expires_on)
+            for cert in data.certifications
+        ]
+
+
+def _sku_taken(company_id: int, sku: str, except_id: int | None = None) -> bool:
+    query = sa.select(Product.id).where(Product.company_id == company_id, Product.sku == sku)
+    if except_id is not None:
+        query = query.where(Product.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def create_product(actor: User, company: Company, data: ProductInput, publish: bool = False) -> Product:
+    """Add a product (a draft unless ``publish``) to the company's catalog."""
+    check_can_edit_catalog(actor, company)
+    _check_input(data)
+    if _sku_taken(company.id, data.sku):
+        raise ValidationFailed(_l("Your catalog already has a product with SKU %(sku)s.", sku=data.sku), "sku")
+    product = Product(company=company, sku=data.sku, status=ProductStatus.DRAFT)
+    apply_input(product, data)
+    if publish:
+        _set_status(product, ProductStatus.PUBLISHED)
+    db.session.add(product)
+    db.session.commit()
+    logger.info("product %s created by user %s", product.id, actor.id)
+    return product
+
+
+def update_product(actor: User, product: Product, data: ProductInput) -> Product:
+    """Change a product's details (its SKU too, while unique in the company)."""
+    check_can_edit_catalog(actor, product.company)
+    _check_input(data)
+    if data.sku != product.sku and _sku_taken(product.company_id, data.sku, except_id=product.id):
+        raise ValidationFailed(_l("Your catalog already has a product with SKU %(sku)s.", sku=data.sku), "sku")
+    product.sku = data.sku
+    apply_input(product, data)
+    product.updated_at = utcnow()
+    db.session.commit()
+    return product
+
+
+def _set_status(product: Product, status: ProductStatus) -> None:
+    if status is ProductStatus.PUBLISHED and product.published_at is None:
+        product.published_at = utcnow()
+    product.status = status
+
+
+def set_products_status(actor: User, company: Company, product_ids: list[int], status: ProductStatus) -> int:
+    """Publish, archive or return to draft several of the company's products at once; returns how many."""
+    check_can_edit_catalog(actor, company)
+    ids = {int(i) for i in product_ids}
+    if not ids:
+        raise ValidationFailed(_l("Select at least one product."), "product_ids")
+    products = db.session.scalars(sa.select(Product).where(Product.id.in_(ids))).all()
+    if len(products) != len(ids) or any(p.company_id != company.id for p in products):
+        raise PermissionDenied(_l("You can only change your own company's products."))
+    for product in products:
+        _set_status(product, status)
+    db.session.commit()
+    return len(products)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportPlan:
+    """What an import will do: the rows it creates and updates, and the rows it cannot take."""
+
+    creates: list[ProductInput] = field(default_factory=list)
+    updates: list[ProductInput] = field(default_factory=list)
+    rejected_rows: int = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.creates) + len(self.updates)
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did."""
+
+    created: int
+    updated: int
+    published: int
+    rejected_rows: int
+
+
+def plan_import(company: Company, result: ValidationResult) -> ImportPlan:
+    """Sort the valid rows into new products and updates of existing SKUs (nothing is written)."""
+    existing = set(db.session.scalars(sa.select(Product.sku).where(Product.company_id == company.id)))
+    plan = ImportPlan(rejected_rows=len(result.invalid_rows))
+    for row in result.valid_rows:
+        (plan.updates if row.values.sku in existing else plan.creates).append(row.values)
+    return plan
+
+
+def import_products(actor: User, company: Company, result: ValidationResult, publish: bool = False,
+                    progress=None) -> ImportOutcome:
+    """Write the valid rows in one transaction: new SKUs are created, known SKUs updated.
+
+    ``progress(done, total)`` is called as rows are written. Either every valid row is written
+    or, on any error, none is.
+    """
+    check_can_edit_catalog(actor, company)
+    plan = plan_import(company, result)
+    existing = {
+        p.sku: p
+        for p in db.session.scalars(
+            sa.select(Product)
+            .where(Product.company_id == company.id, Product.sku.in_([d.sku for d in plan.updates] or [""]))
+            .options(selectinload(Product.price_tiers), selectinload(Product.certifications))
+        )
+    }
+    done, published = 0, 0
+    touched: list[Product] = []
+    try:
+        for data in plan.creates:
+            product = Product(company=company, sku=data.sku, status=ProductStatus.DRAFT)
+            apply_input(product, data)
+            db.session.add(product)
+            touched.append(product)
+            done += 1
+            if progress and done % 250 == 0:
+                progress(done, plan.total)
+        for data in plan.updates:
+            product = existing[data.sku]
+            touched.append(product)
+            apply_input(product, data, only=data.provided or None)
+            product.updated_at = utcnow()
+            done += 1
+            if progress and done % 250 == 0:
+                progress(done, plan.total)
+        if publish:
+            for product in touched:
+                if product.status is not ProductStatus.PUBLISHED:
+                    _set_status(product, ProductStatus.PUBLISHED)
+                    published += 1
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if progress:
+        progress(plan.total, plan.total)
+    logger.info("import into company %s: %d created, %d updated", company.id, len(plan.creates), len(plan.updates))
+    return ImportOutcome(len(plan.creates), len(plan.updates), published, plan.rejected_rows)
