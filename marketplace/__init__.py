@@ -76,9 +76,13 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature package."""
     from marketplace.accounts import bp as accounts_bp
     from marketplace.accounts.company_views import bp as companies_bp
+    from marketplace.catalog import bp as catalog_bp
+    from marketplace.catalog import import_bp as catalog_import_bp
     from marketplace.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(catalog_import_bp, url_prefix="/catalog")
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(companies_bp, url_prefix="/companies")
 

@@ -25,7 +25,7 @@ from marketplace.accounts.company_services import (
     USCC_INPUT_MAX,
     export_market_codes,
 )
-from marketplace.accounts.fields import RegionFormMixin
+from marketplace.accounts.fields import RegionFormMixin, uscc_check
 from marketplace.accounts.models import SELF_REGISTER_KINDS, Company, CompanyKind, CompanyTagKind
 from marketplace.i18n import _, _l, current_locale_code, fen_to_yuan
 
@@ -87,7 +87,7 @@ class CompanyProfileForm(RegionFormMixin, FlaskForm):
     name_en = StringField(_l("Company name (English)"), validators=[Optional(), limit("name_en")])
     uscc = StringField(
         _l("Unified social credit code"),
-        validators=[InputRequired(), Length(max=USCC_INPUT_MAX, message=_too_long())],
+        validators=[InputRequired(), Length(max=USCC_INPUT_MAX, message=_too_long()), uscc_check],
         description=_l("18 characters, as on the business licence."),
     )
     industry = StringField(_l("Industry"), validators=[Optional(), limit("industry")])

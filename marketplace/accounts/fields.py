@@ -46,3 +46,18 @@ class RegionFormMixin:
 
         if field.data and not regions.city_in_province(field.data, self.province_code.data or ""):
             raise ValidationError(_("The city you chose is not in the province you chose."))
+
+
+def uscc_check(form, field) -> None:
+    """Form-level USCC check, so a wrong code is reported with the other fields (the service checks again)."""
+    from wtforms.validators import ValidationError
+
+    from marketplace.accounts.validation import validate_uscc
+    from marketplace.errors import ValidationFailed
+
+    if not field.data:
+        return
+    try:
+        validate_uscc(field.data)
+    except ValidationFailed as error:
+        raise ValidationError(str(error.message))
