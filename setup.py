@@ -1,11 +1,13 @@
 """Rongtong 融通: an export-diversion procurement marketplace."""
+from pathlib import Path
+
 from setuptools import find_namespace_packages, setup
 
 setup(
     name="rongtong",
     version="0.1.0",
     description="Export-diversion procurement marketplace (出口转内销对接平台)",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     python_requires=">=3.11,<3.14",
     packages=find_namespace_packages(include=["marketplace", "marketplace.*", "search_index", "search_index.*"]),

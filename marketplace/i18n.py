@@ -14,10 +14,9 @@ from babel.numbers import format_compact_currency, format_currency, format_decim
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_date as _babel_format_date
 from flask_babel import format_datetime as _babel_format_datetime
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 
 from marketplace.extensions import babel
