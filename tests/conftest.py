@@ -35,7 +35,8 @@ def _pg_url(schema: str | None = None) -> str:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix):]
     if schema:
-        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+        # a lock wait (a DROP behind a forgotten transaction) fails after a minute instead of hanging CI
+        url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}%20-clock_timeout%3D60000"
     return url
 
 
