@@ -16,7 +16,7 @@ from flask_babel import format_date as _babel_format_date
 from flask_babel import format_datetime as _babel_format_datetime
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 from marketplace.extensions import babel
@@ -26,6 +26,25 @@ __all__ = ["_", "_l", "N_", "ngettext", "format_money", "format_number", "fen_to
 logger = logging.getLogger(__name__)
 
 SUPPORTED_LOCALES = ("zh_CN", "en")
+
+
+class EscapedLazyString(LazyString):
+    """A lazy translation that Jinja escapes like any other text.
+
+    Flask-Babel's ``LazyString.__html__`` returns the string as safe markup, so a lazy
+    message quoting user input (``_l("… %(value)s", value=cell)``) would reach the page
+    unescaped. Our messages carry no markup, so escaping them is always right.
+    """
+
+    def __html__(self):
+        from markupsafe import escape
+
+        return str(escape(str(self)))
+
+
+def _l(string: str, **variables) -> EscapedLazyString:
+    """Translate lazily (at display time, in the viewer's language); safe to show in templates."""
+    return EscapedLazyString(_, string, **variables)
 
 
 def N_(message: str) -> str:

@@ -72,3 +72,29 @@ def make_user(
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def make_product(company: Company | None = None, publish: bool = True, actor: User | None = None, **fields):
+    """A product made through ``services.create_product`` (published unless asked otherwise).
+
+    ``fields`` override the ``ProductInput`` defaults: a rice cooker with two price breaks.
+    """
+    from marketplace.catalog import services
+    from marketplace.catalog.rows import PriceTierInput, ProductInput
+
+    if company is None:
+        company = make_company()
+    if actor is None:
+        actor = next((u for u in company.users), None) or make_user(company=company)
+    serial = next(_serial)
+    moq = fields.pop("moq", 100)
+    values = {
+        "sku": f"SKU-{serial}",
+        "title_zh": f"智能电饭煲{serial}",
+        "category": "small_appliances",
+        "unit": "台",
+        "moq": moq,
+        "price_tiers": [PriceTierInput(moq, 8900), PriceTierInput(moq * 10, 8250)],
+    }
+    values.update(fields)
+    return services.create_product(actor, company, ProductInput(**values), publish=publish)

@@ -36,3 +36,15 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "changeme")
     with pytest.raises(ConfigError):
         create_app({"INSTANCE_DIR": str(tmp_path)})
+
+
+def test_lazy_message_quoting_user_input_is_escaped(app):
+    from flask import render_template_string
+
+    from marketplace.i18n import _l
+
+    message = _l("Your catalog already has a product with SKU %(sku)s.", sku="<script>alert(1)</script>")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        html = render_template_string("<p>{{ message }}</p>", message=message)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import Company, CompanyKind, Role, User, Verification
-from marketplace.catalog.models import Certification, PriceTier, Product, ProductStatus
+from marketplace.catalog import images
+from marketplace.catalog.models import Certification, PriceTier, Product, ProductImage, ProductStatus
 from marketplace.catalog.rows import PRODUCT_FIELDS, ProductInput, ValidationResult
 from marketplace.database import utcnow
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
@@ -97,9 +99,16 @@ def apply_input(product: Product, data: ProductInput, only: frozenset[str] | Non
         if only is None or name in only:
             setattr(product, name, getattr(data, name))
     if only is None or "price_tiers" in only:
-        product.price_tiers = [
-            PriceTier(min_quantity=tier.min_quantity, unit_price_fen=tier.unit_price_fen) for tier in data.price_tiers
-        ]
+        # Keep the rows whose quantity stays and insert only new quantities: replacing every row
+        # would insert (product, quantity) pairs before the flush deletes the old ones, which the
+        # unique constraint refuses.
+        existing = {tier.min_quantity: tier for tier in product.price_tiers}
+        tiers = []
+        for tier in data.price_tiers:
+            row = existing.get(tier.min_quantity) or PriceTier(min_quantity=tier.min_quantity)
+            row.unit_price_fen = tier.unit_price_fen
+            tiers.append(row)
+        product.price_tiers = tiers
     if only is None or "certifications" in only:
         product.certifications = [
             Certification(kind=cert.kind, number=cert.number, expires_on=cert.expires_on)
@@ -130,14 +139,16 @@ def create_product(actor: User, company: Company, data: ProductInput, publish: b
     return product
 
 
-def update_product(actor: User, product: Product, data: ProductInput) -> Product:
-    """Change a product's details (its SKU too, while unique in the company)."""
+def update_product(actor: User, product: Product, data: ProductInput, publish: bool = False) -> Product:
+    """Change a product's details (its SKU too, while unique in the company); ``publish`` publishes it too."""
     check_can_edit_catalog(actor, product.company)
     _check_input(data)
     if data.sku != product.sku and _sku_taken(product.company_id, data.sku, except_id=product.id):
         raise ValidationFailed(_l("Your catalog already has a product with SKU %(sku)s.", sku=data.sku), "sku")
     product.sku = data.sku
     apply_input(product, data)
+    if publish:
+        _set_status(product, ProductStatus.PUBLISHED)
     product.updated_at = utcnow()
     db.session.commit()
     return product
@@ -248,3 +259,141 @@ def import_products(actor: User, company: Company, result: ValidationResult, pub
         progress(plan.total, plan.total)
     logger.info("import into company %s: %d created, %d updated", company.id, len(plan.creates), len(plan.updates))
     return ImportOutcome(len(plan.creates), len(plan.updates), published, plan.rejected_rows)
+
+
+# --------------------------------------------------------------------------- listings (product pages)
+
+CATALOG_PER_PAGE = 20
+STOREFRONT_PER_PAGE = 24
+CATALOG_QUERY_MAX = 100
+
+
+@dataclass
+class CatalogFilter:
+    """The exporter's catalog filters: status, category and free text (title or SKU)."""
+
+    status: ProductStatus | None = None
+    category: str | None = None
+    q: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter narrows the list."""
+        return bool(self.status or self.category or (self.q or "").strip())
+
+
+def list_catalog(actor: User, company: Company, filters: CatalogFilter, page=1, per_page: int = CATALOG_PER_PAGE):
+    """A page of the company's own catalog (every status), newest change first."""
+    check_can_edit_catalog(actor, company)
+    query = (
+        sa.select(Product)
+        .where(Product.company_id == company.id)
+        .options(selectinload(Product.price_tiers), selectinload(Product.images))
+        .order_by(Product.updated_at.desc(), Product.id.desc())
+    )
+    if filters.status is not None:
+        query = query.where(Product.status == filters.status)
+    if filters.category:
+        query = query.where(Product.category == filters.category)
+    text = (filters.q or "").strip()[:CATALOG_QUERY_MAX]
+    if text:
+        query = query.where(
+            sa.or_(
+                Product.title_zh.icontains(text, autoescape=True),
+                Product.title_en.icontains(text, autoescape=True),
+                Product.sku.icontains(text, autoescape=True),
+            )
+        )
+    return db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
+
+
+def get_storefront(viewer: User | None, company_id: int, page=1, per_page: int = STOREFRONT_PER_PAGE):
+    """A verified exporter and a page of its published products; the company's own users see it unverified too."""
+    company = db.session.get(Company, company_id)
+    if company is None or company.kind is not CompanyKind.EXPORTER:
+        raise NotFound(_l("This company has no storefront."))
+    insider = viewer is not None and viewer.is_authenticated and (
+        viewer.company_id == company.id or viewer.is_organizer
+    )
+    if not company.is_verified and not insider:
+        raise NotFound(_l("This company has no storefront."))
+    query = (
+        sa.select(Product)
+        .where(Product.company_id == company.id, Product.status == ProductStatus.PUBLISHED)
+        .options(selectinload(Product.price_tiers), selectinload(Product.images))
+        .order_by(Product.published_at.desc(), Product.id.desc())
+    )
+    return company, db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _upload_dir() -> str:
+    from flask import current_app
+
+    return current_app.config["UPLOAD_DIR"]
+
+
+def _image_count(product_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(ProductImage).where(ProductImage.product_id == product_id)
+    )
+
+
+def _too_many_images() -> ValidationFailed:
+    return ValidationFailed(
+        _l("A product can have at most %(limit)s images; delete one before adding another.",
+           limit=images.MAX_IMAGES_PER_PRODUCT),
+        "image",
+    )
+
+
+def add_product_image(actor: User, product: Product, data: bytes) -> ProductImage:
+    """Check, re-encode and store an uploaded image as the product's last one (at most 8 per product)."""
+    check_can_edit_catalog(actor, product.company)
+    if _image_count(product.id) >= images.MAX_IMAGES_PER_PRODUCT:
+        raise _too_many_images()
+    stored = images.store_image(data, _upload_dir())
+    try:
+        # lock the product so two uploads at once cannot both take the eighth place
+        db.session.execute(sa.select(Product.id).where(Product.id == product.id).with_for_update())
+        if _image_count(product.id) >= images.MAX_IMAGES_PER_PRODUCT:
+            raise _too_many_images()
+        last = db.session.scalar(
+            sa.select(sa.func.max(ProductImage.position)).where(ProductImage.product_id == product.id)
+        )
+        image = ProductImage(
+            product_id=product.id,
+            position=(last or 0) + 1,
+            filename=stored.filename,
+            thumbnail=stored.thumbnail,
+            content_type=stored.content_type,
+            width=stored.width,
+            height=stored.height,
+            size_bytes=stored.size_bytes,
+        )
+        db.session.add(image)
+        product.updated_at = utcnow()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        images.delete_files(_upload_dir(), stored.filename, stored.thumbnail)
+        raise
+    logger.info("image %s added to product %s by user %s", image.id, product.id, actor.id)
+    return image
+
+
+def delete_product_image(actor: User, product: Product, image_id: int) -> None:
+    """Remove one of the product's images, its row and its files."""
+    check_can_edit_catalog(actor, product.company)
+    image = db.session.get(ProductImage, image_id)
+    if image is None or image.product_id != product.id:
+        raise NotFound(_l("This image does not exist."))
+    names = (image.filename, image.thumbnail)
+    db.session.delete(image)
+    product.updated_at = utcnow()
+    db.session.commit()
+    # files go only once the row is gone for good: a failed commit keeps both
+    images.delete_files(_upload_dir(), *names)
+    logger.info("image %s removed from product %s by user %s", image_id, product.id, actor.id)

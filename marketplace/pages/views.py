@@ -51,4 +51,5 @@ def region_data():
 
 @bp.app_context_processor
 def inject_language_form():
-    return {"language_form": LanguageForm(next=request.full_path.rstrip("?") if request else "/")}
+    # formdata=None: never bind to (nor read) the body of the request being answered
+    return {"language_form": LanguageForm(formdata=None, next=request.full_path.rstrip("?") if request else "/")}
