@@ -28,8 +28,9 @@ def mail_send(limit: int):
 def register_commands(app: Flask) -> None:
     """Attach every feature's command group."""
     from marketplace.accounts.cli import companies
+    from marketplace.catalog.cli import catalog
     from marketplace.demo import demo
     from marketplace.translations_cli import translations
 
-    for group in (companies, demo, translations, mail):
+    for group in (companies, catalog, demo, translations, mail):
         app.cli.add_command(group)

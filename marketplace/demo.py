@@ -1,12 +1,12 @@
 """``flask demo load``: deterministic demo data in Chinese (Faker zh_CN, seeded).
 
-Owns: the demo companies, users, tags and tariff exposures. This loader is the one place
-allowed to construct rows without the services: it writes a whole, consistent world into an
-empty database in one transaction. The same seed gives the same data; only timestamps
-(``created_at``, ``verified_at``) follow the clock.
+Owns: the demo companies, users, tags, tariff exposures and products (the goods themselves
+are described in ``demo_products``). This loader is the one place allowed to construct rows
+without the services: it writes a whole, consistent world into an empty database in one
+transaction. The same seed gives the same data; only timestamps (``created_at``,
+``verified_at``, ``published_at``) follow the clock.
 
-Products, requests and intents come with their features; ``--products`` is accepted now
-and used once the catalog feature is installed.
+Requests and intents come with their features.
 """
 from __future__ import annotations
 
@@ -292,6 +292,7 @@ class DemoSummary:
     rejected: int = 0
     products_requested: int = 0
     products_created: int = 0
+    products_published: int = 0
     logins: list[DemoLogin] = field(default_factory=list)
 
 
@@ -303,7 +304,7 @@ def kind_counts(total: int) -> dict[CompanyKind, int]:
     """How many companies of each kind a load of ``total`` creates (about half exporters)."""
     if total < MIN_COMPANIES:
         raise ValueError(f"at least {MIN_COMPANIES} companies are needed, got {total}")
-    exporters = total // 2
+    exporters = min(total // 2, total - MIN_COMPANIES + 1)  # leave one company for each buyer kind
     rest = total - 1 - exporters
     chain = max(1, round(rest * 0.25))
     leading = max(1, round(rest * 0.2))
@@ -519,17 +520,62 @@ def load_demo_data(companies: int = DEFAULT_COMPANIES, products: int = DEFAULT_P
                 company.verified_at, company.verified_by_id = now, organizer.id
         session.add_all(everyone)
         session.flush()
-        # Products arrive with the catalog feature; until then nothing is invented here.
+        created, published = _add_products(seed, products, exporters)
         session.commit()
     except Exception:
         session.rollback()
         raise
     summary = DemoSummary(
         companies=counts, users=len(users), pending=pending, rejected=rejected,
-        products_requested=products, products_created=0, logins=demo_logins(),
+        products_requested=products, products_created=created, products_published=published,
+        logins=demo_logins(),
     )
-    logger.info("demo data loaded: %d companies, %d users (seed %d)", companies, len(users), seed)
+    logger.info("demo data loaded: %d companies, %d users, %d products (seed %d)", companies, len(users),
+                created, seed)
     return summary
+
+
+def _company_brand(company: Company) -> tuple[str, str] | None:
+    """The trade name inside the exporter's name (宁波鑫达电器 → 鑫达 / Xinda)."""
+    for zh, en in BRANDS:
+        if zh in company.name_zh:
+            return zh, en
+    return None
+
+
+def _add_products(seed: int, count: int, exporters: list[Company]) -> tuple[int, int]:
+    """Add ``count`` products of their industries to the exporters (the showcase gets a larger share).
+
+    Drawn from their own seeded Random, so the companies are the same whatever ``count`` is.
+    """
+    from marketplace.catalog.models import Product, ProductStatus
+    from marketplace.catalog.services import apply_input
+    from marketplace.demo_products import Market, make_product
+
+    if not count or not exporters:
+        return 0, 0
+    rng = random.Random(f"demo-products-{seed}")
+    weights = [3] + [1] * (len(exporters) - 1)
+    owners = rng.choices(range(len(exporters)), weights=weights, k=count)
+    owners.sort()  # each company's products together, in SKU order
+    sequence: dict[int, int] = {}
+    now = utcnow()
+    published = 0
+    for index in owners:
+        company = exporters[index]
+        sequence[index] = sequence.get(index, 0) + 1
+        markets = [Market(e.market, _percent(e.old_rate), _percent(e.new_rate), e.effective_on)
+                   for e in company.exposures]
+        item = make_product(rng, company.industry, sequence[index], _company_brand(company), markets)
+        product = Product(company=company, sku=item.values.sku, status=item.status)
+        apply_input(product, item.values)
+        if item.status is not ProductStatus.DRAFT:
+            product.published_at = now
+        if item.status is ProductStatus.PUBLISHED:
+            published += 1
+        db.session.add(product)
+    db.session.flush()
+    return count, published
 
 
 def _tag_companies(build: _Builder, exporters: list[Company], chain_leaders: list[Company],
@@ -589,7 +635,7 @@ def demo():
 @click.option("--companies", "companies_count", type=click.IntRange(min=MIN_COMPANIES), default=DEFAULT_COMPANIES,
               show_default=True, help="Companies to create, about half of them exporters.")
 @click.option("--products", "products_count", type=click.IntRange(min=0), default=DEFAULT_PRODUCTS,
-              show_default=True, help="Products: created once the catalog feature is installed.")
+              show_default=True, help="Products, spread over the demo exporters by industry.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Same seed, same data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when the database already has companies.")
 @with_appcontext
@@ -614,7 +660,7 @@ def demo_load(companies_count: int, products_count: int, seed: int, if_empty: bo
         click.echo(f"  {kind.value}: {number}")
     click.echo(f"verification: {summary.pending} pending, {summary.rejected} rejected, the rest verified")
     click.echo(f"users: {summary.users}")
-    click.echo("products: 0 (catalog not yet available)")
+    click.echo(f"products: {summary.products_created} ({summary.products_published} published)")
     click.echo("")
     click.echo("Demo logins:")
     click.echo(format_logins(summary.logins))

@@ -50,7 +50,7 @@ def _kinds() -> dict[CompanyKind, int]:
 def test_demo_load_creates_companies_of_each_kind(app, runner):
     result = runner.invoke(args=LOAD)
     assert result.exit_code == 0, result.output
-    assert "products: 0 (catalog not yet available)" in result.output
+    assert "products: 200 (" in result.output
     with app.app_context():
         assert _kinds() == {
             CompanyKind.ORGANIZER: 1,

@@ -200,3 +200,66 @@ class ProductImage(db.Model):
 
     def __repr__(self) -> str:
         return f"<ProductImage {self.product_id} #{self.position} {self.filename}>"
+
+
+class ImportJobStatus(enum.Enum):
+    """An uploaded spreadsheet: previewed → running → done or failed (or cancelled before running)."""
+
+    PREVIEWED = "previewed"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self):
+        return {
+            ImportJobStatus.PREVIEWED: _l("Awaiting confirmation"),
+            ImportJobStatus.RUNNING: _l("Importing"),
+            ImportJobStatus.DONE: _l("Imported"),
+            ImportJobStatus.FAILED: _l("Failed"),
+            ImportJobStatus.CANCELLED: _l("Cancelled"),
+        }[self]
+
+
+class ImportJob(db.Model):
+    """One spreadsheet upload of an exporter: the stored file, its preview totals and the outcome."""
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    #: the name the user's file had (shown only, never used as a path)
+    original_filename: Mapped[str] = mapped_column(sa.String(255))
+    #: random file name under UPLOAD_DIR/imports/, extension from the detected format
+    stored_name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    size_bytes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    status: Mapped[ImportJobStatus] = mapped_column(enum_column(ImportJobStatus), default=ImportJobStatus.PREVIEWED)
+    #: publish the imported products (chosen when the import is confirmed)
+    publish: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # totals of the preview
+    total_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    valid_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    invalid_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    to_create: Mapped[int] = mapped_column(sa.Integer, default=0)
+    to_update: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # totals of the import
+    processed: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    updated_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    published_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    company: Mapped[Company] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ImportJob {self.id} company {self.company_id} {self.status.value} {self.original_filename!r}>"
+
+    @property
+    def total_to_write(self) -> int:
+        """Rows the import writes: creations and updates."""
+        return self.to_create + self.to_update

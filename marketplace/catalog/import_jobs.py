@@ -1,0 +1,498 @@
+"""Spreadsheet import jobs and catalog export: the one path from an uploaded file to products.
+
+Owns: ``analyse_file`` (bytes → ``spreadsheet.read_table`` → ``rows.validate_rows`` →
+``services.plan_import``; nothing is written), shared by the web pages and ``flask catalog
+import``; the ImportJob records of web uploads (the stored file, the preview, the commit run
+inline or in a background thread whose progress is counted in memory); the problems report;
+the catalog export; the column guide shown on the upload page.
+
+Products are written only by ``services.import_products`` (one transaction). Here only
+ImportJob rows and files under ``UPLOAD_DIR/imports/`` are written. No Flask views or forms.
+
+Progress: on SQLite the import's transaction holds the write lock (``BEGIN IMMEDIATE``) until it
+commits, so the job row cannot be updated while the products are written. The running count is
+kept in ``_PROGRESS`` (per process) and the job's totals are written once the import has
+committed or failed. With several web workers, a poll answered by another worker sees the job
+as running at 0 until it ends.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy.orm import selectinload
+
+from marketplace.accounts.models import Company, CompanyKind, User
+from marketplace.accounts.validation import normalize_uscc
+from marketplace.catalog import rows as columns
+from marketplace.catalog import services, spreadsheet
+from marketplace.catalog.models import ImportJob, ImportJobStatus, Product
+from marketplace.catalog.rows import ProductInput, ValidationResult
+from marketplace.catalog.spreadsheet import Problem, Table
+from marketplace.database import utcnow
+from marketplace.errors import Conflict, DomainError, NotFound, ValidationFailed
+from marketplace.extensions import db
+from marketplace.i18n import _l, current_locale_code, fen_to_yuan
+
+logger = logging.getLogger(__name__)
+
+#: file name endings accepted by the upload form (the content decides what the file really is)
+UPLOAD_EXTENSIONS = ("xlsx", "csv", "txt", "tsv", "xls")
+#: the preview lists at most this many problems (the report holds them all)
+PREVIEW_PROBLEMS = 500
+#: … and this many of the rows to create and to update
+PREVIEW_ROWS = 100
+#: a commit of fewer valid rows runs inside the request even when threads are allowed
+BACKGROUND_MIN_ROWS = 1000
+#: stored uploads older than this are deleted when a new file is uploaded
+KEEP_UPLOADS_DAYS = 7
+IMPORTS_FOLDER = "imports"
+
+
+# --------------------------------------------------------------------------- one path for web and CLI
+
+
+@dataclass
+class Analysis:
+    """A file read and checked, and what importing it would do now."""
+
+    table: Table | None  # None when the validated rows were remembered from an earlier read
+    result: ValidationResult
+    plan: services.ImportPlan
+
+    @cached_property
+    def problems(self) -> list[Problem]:
+        """Every problem of the file and its rows, in row order."""
+        return self.result.all_problems()
+
+    @property
+    def error_count(self) -> int:
+        """Problems that keep a row (or the file) from being imported."""
+        return sum(1 for problem in self.problems if problem.is_error)
+
+    @property
+    def warning_count(self) -> int:
+        """Problems that do not stop anything."""
+        return sum(1 for problem in self.problems if not problem.is_error)
+
+
+def max_upload_bytes() -> int:
+    """The largest file accepted (``IMPORT_MAX_BYTES``, at most the spreadsheet reader's limit)."""
+    configured = current_app.config.get("IMPORT_MAX_BYTES") or spreadsheet.MAX_UPLOAD_BYTES
+    return min(int(configured), spreadsheet.MAX_UPLOAD_BYTES)
+
+
+def analyse_file(company: Company, filename: str, data: bytes) -> Analysis:
+    """Read, validate and plan an import of ``data`` into the company's catalog; write nothing.
+
+    Raises ``SpreadsheetError`` (a ValidationFailed on field "file") when the whole file is refused.
+    """
+    table = spreadsheet.read_table(filename, data, max_bytes=max_upload_bytes())
+    result = columns.validate_rows(table)
+    return Analysis(table, result, services.plan_import(company, result))
+
+
+def find_exporter(uscc: str) -> Company:
+    """The exporter with this unified social credit code (any spacing or case)."""
+    code = normalize_uscc(uscc)
+    company = db.session.scalar(sa.select(Company).where(Company.uscc == code)) if code else None
+    if company is None:
+        raise NotFound(_l("No company has the unified social credit code %(uscc)s.", uscc=uscc))
+    if company.kind is not CompanyKind.EXPORTER:
+        raise ValidationFailed(_l("%(name)s is not an exporter: only exporters have a product catalog.",
+                                  name=company.name_zh))
+    return company
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def _imports_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / IMPORTS_FOLDER
+
+
+def _display_filename(filename: str | None) -> str:
+    """The user's file name without any path, control characters or excess length (shown only)."""
+    name = unicodedata.normalize("NFC", filename or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[-200:] or "upload"
+
+
+def check_upload_name(filename: str | None) -> None:
+    """Refuse names that are no spreadsheet (.exe, .pdf …) before reading the content."""
+    extension = _display_filename(filename).rpartition(".")[2].lower()
+    if extension not in UPLOAD_EXTENSIONS:
+        raise ValidationFailed(_l("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."), "file")
+
+
+def purge_old_uploads(days: int = KEEP_UPLOADS_DAYS) -> int:
+    """Delete stored uploads older than ``days``; returns how many."""
+    directory = _imports_dir()
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - days * 86400
+    removed = 0
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError as error:  # another worker removed it first
+                logger.debug("could not remove %s: %s", entry.path, error)
+    return removed
+
+
+def create_import_job(actor: User, filename: str | None, data: bytes) -> ImportJob:
+    """Check an uploaded file, store it and record a job awaiting confirmation (no product is written)."""
+    company = actor.company
+    services.check_can_edit_catalog(actor, company)
+    check_upload_name(filename)
+    name = _display_filename(filename)
+    analysis = analyse_file(company, name, data)
+    directory = _imports_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    purge_old_uploads()
+    stored_name = f"{secrets.token_hex(16)}.{analysis.table.format}"
+    path = directory / stored_name
+    path.write_bytes(data)
+    result = analysis.result
+    job = ImportJob(
+        company_id=company.id, user_id=actor.id, original_filename=name, stored_name=stored_name,
+        size_bytes=len(data), status=ImportJobStatus.PREVIEWED,
+        total_rows=len(result.rows), valid_rows=len(result.valid_rows), invalid_rows=len(result.invalid_rows),
+        to_create=len(analysis.plan.creates), to_update=len(analysis.plan.updates),
+    )
+    try:
+        db.session.add(job)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        path.unlink(missing_ok=True)
+        raise
+    _remember(stored_name, result)
+    logger.info("import job %s: company %s uploaded %r (%d rows, %d valid)", job.id, company.id, name,
+                job.total_rows, job.valid_rows)
+    return job
+
+
+def get_import_job(actor: User, job_id: int) -> ImportJob:
+    """The job if it belongs to the actor's company; 404 otherwise (whether or not it exists)."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or not actor.is_authenticated or job.company_id != actor.company_id:
+        raise NotFound(_l("This import does not exist."))
+    services.check_can_edit_catalog(actor, job.company)
+    return job
+
+
+# validated files, kept for the next page (preview → commit → report) of the same job
+_RESULTS: OrderedDict[str, ValidationResult] = OrderedDict()
+_RESULTS_KEPT = 4
+_RESULTS_LOCK = threading.Lock()
+
+
+def _remember(stored_name: str, result: ValidationResult) -> None:
+    with _RESULTS_LOCK:
+        _RESULTS[stored_name] = result
+        _RESULTS.move_to_end(stored_name)
+        while len(_RESULTS) > _RESULTS_KEPT:
+            _RESULTS.popitem(last=False)
+
+
+def _recalled(stored_name: str) -> ValidationResult | None:
+    with _RESULTS_LOCK:
+        return _RESULTS.get(stored_name)
+
+
+def _forget(stored_name: str) -> None:
+    with _RESULTS_LOCK:
+        _RESULTS.pop(stored_name, None)
+
+
+def job_analysis(job: ImportJob) -> Analysis:
+    """The job's stored file (validated again unless this process just did) planned against the catalog now."""
+    path = _imports_dir() / job.stored_name
+    if not path.is_file():
+        raise NotFound(_l("The uploaded file is no longer available: upload it again."))
+    known = _recalled(job.stored_name)
+    if known is not None:
+        return Analysis(None, known, services.plan_import(job.company, known))
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise NotFound(_l("The uploaded file is no longer available: upload it again.")) from None
+    analysis = analyse_file(job.company, job.original_filename, data)
+    _remember(job.stored_name, analysis.result)
+    return analysis
+
+
+@dataclass
+class PreviewRow:
+    """A valid row as the preview lists it."""
+
+    row_number: int
+    values: ProductInput
+
+
+@dataclass
+class Preview:
+    """What the preview page shows: totals, problems (capped) and the first rows of each kind."""
+
+    job: ImportJob
+    analysis: Analysis
+    problems: list[Problem] = field(default_factory=list)
+    creates: list[PreviewRow] = field(default_factory=list)
+    updates: list[PreviewRow] = field(default_factory=list)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.analysis.problems)
+
+    @property
+    def to_create(self) -> int:
+        return len(self.analysis.plan.creates)
+
+    @property
+    def to_update(self) -> int:
+        return len(self.analysis.plan.updates)
+
+    @property
+    def importable(self) -> int:
+        return self.analysis.plan.total
+
+
+def preview_import_job(actor: User, job_id: int) -> Preview:
+    """The job's preview: what would be created and updated, every problem by row and column (reads only)."""
+    job = get_import_job(actor, job_id)
+    analysis = job_analysis(job)
+    updating = {data.sku for data in analysis.plan.updates}
+    preview = Preview(job, analysis, problems=analysis.problems[:PREVIEW_PROBLEMS])
+    for row in analysis.result.valid_rows:
+        target = preview.updates if row.values.sku in updating else preview.creates
+        if len(target) < PREVIEW_ROWS:
+            target.append(PreviewRow(row.row_number, row.values))
+    return preview
+
+
+def problems_report(actor: User, job_id: int, fmt: str) -> tuple[ImportJob, bytes]:
+    """The job's full problem list as CSV or XLSX (row, column, severity, message)."""
+    job = get_import_job(actor, job_id)
+    return job, spreadsheet.write_problems(job_analysis(job).problems, fmt)
+
+
+def cancel_import_job(actor: User, job_id: int) -> ImportJob:
+    """Drop a previewed import: nothing is written and the stored file is deleted."""
+    job = get_import_job(actor, job_id)
+    if job.status is not ImportJobStatus.PREVIEWED:
+        raise Conflict(_l("This import has already been started or cancelled."))
+    job.status = ImportJobStatus.CANCELLED
+    job.finished_at = utcnow()
+    db.session.commit()
+    (_imports_dir() / job.stored_name).unlink(missing_ok=True)
+    _forget(job.stored_name)
+    return job
+
+
+# --------------------------------------------------------------------------- commit and progress
+
+# job id → (rows written so far, rows to write), for jobs running in this process
+_PROGRESS: dict[int, tuple[int, int]] = {}
+_THREADS: dict[int, threading.Thread] = {}
+_PROGRESS_LOCK = threading.Lock()
+
+
+def _set_progress(job_id: int, done: int, total: int) -> None:
+    with _PROGRESS_LOCK:
+        _PROGRESS[job_id] = (done, total)
+
+
+def _runs_inline(rows: int) -> bool:
+    """Inside the request: IMPORT_INLINE when set (else under TESTING), and always for small files."""
+    config = current_app.config
+    inline = config.get("IMPORT_INLINE")
+    if inline is None:
+        inline = bool(config.get("TESTING"))
+    return bool(inline) or rows < int(config.get("IMPORT_BACKGROUND_MIN_ROWS", BACKGROUND_MIN_ROWS))
+
+
+def start_import_job(actor: User, job_id: int, publish: bool = False) -> ImportJob:
+    """Confirm a previewed import: write its valid rows now, or in a background thread for large files."""
+    job = get_import_job(actor, job_id)
+    # lock the row (PostgreSQL): of two clicks on "Import", one starts the job and the other is told
+    job = db.session.get(ImportJob, job.id, with_for_update=True, populate_existing=True)
+    if job.status is not ImportJobStatus.PREVIEWED:
+        raise Conflict(_l("This import has already been started or cancelled."))
+    analysis = job_analysis(job)
+    if not analysis.plan.total:
+        raise ValidationFailed(_l("No row can be imported: correct the file and upload it again."), "file")
+    job.status = ImportJobStatus.RUNNING
+    job.publish = bool(publish)
+    job.started_at = utcnow()
+    job.processed = 0
+    job.to_create, job.to_update = len(analysis.plan.creates), len(analysis.plan.updates)
+    _set_progress(job.id, 0, analysis.plan.total)
+    locale = current_locale_code()
+    if _runs_inline(analysis.plan.total):
+        db.session.commit()
+        return _execute(job.id, analysis.result, locale)
+    # Keep the loaded objects fresh after this commit: the rest of the request (the current user
+    # in after-request hooks) must not start a transaction that, on SQLite, would queue behind the
+    # import's write lock.
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+    app = current_app._get_current_object()
+    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, analysis.result, locale),
+                              name=f"import-job-{job.id}", daemon=True)
+    with _PROGRESS_LOCK:
+        _THREADS[job.id] = thread
+    thread.start()
+    logger.info("import job %s running in the background (%d rows)", job.id, analysis.plan.total)
+    return job
+
+
+def _run_in_thread(app, job_id: int, result: ValidationResult, locale: str) -> None:
+    try:
+        with app.app_context():
+            try:
+                _execute(job_id, result, locale)
+            finally:
+                db.session.remove()
+    except Exception:  # the job row could not even be marked failed (database gone)
+        logger.exception("import job %s: background thread failed", job_id)
+    finally:
+        with _PROGRESS_LOCK:
+            _THREADS.pop(job_id, None)
+
+
+def _execute(job_id: int, result: ValidationResult, locale: str) -> ImportJob:
+    """Write the rows (one transaction), then the job's totals; on any error, no product and a failed job."""
+    job = db.session.get(ImportJob, job_id)
+    actor = db.session.get(User, job.user_id) if job.user_id else None
+    company = job.company
+
+    def progress(done: int, total: int) -> None:
+        _set_progress(job_id, done, total)
+
+    try:
+        if actor is None:
+            raise ValidationFailed(_l("The user who started this import no longer exists."))
+        outcome = services.import_products(actor, company, result, publish=job.publish, progress=progress)
+    except Exception as error:
+        db.session.rollback()
+        if isinstance(error, DomainError):
+            with force_locale(locale):
+                message = str(error.message)
+        else:
+            logger.exception("import job %s failed", job_id)
+            with force_locale(locale):
+                message = str(_l("The import stopped on an unexpected error (%(error)s). Nothing was written.",
+                                 error=type(error).__name__))
+        job = db.session.get(ImportJob, job_id)
+        job.status = ImportJobStatus.FAILED
+        job.error_message = message[:2000]
+        job.processed = 0
+        job.finished_at = utcnow()
+        db.session.commit()
+        return job
+    finally:
+        with _PROGRESS_LOCK:
+            _PROGRESS.pop(job_id, None)
+    job.status = ImportJobStatus.DONE
+    job.created_count, job.updated_count = outcome.created, outcome.updated
+    job.published_count = outcome.published
+    job.processed = outcome.created + outcome.updated
+    job.finished_at = utcnow()
+    db.session.commit()
+    logger.info("import job %s done: %d created, %d updated, %d published", job_id, outcome.created,
+                outcome.updated, outcome.published)
+    return job
+
+
+def wait_for_import_job(job_id: int, timeout: float | None = None) -> bool:
+    """Wait for a background import of this process to finish (tests, benchmarks); False on timeout."""
+    with _PROGRESS_LOCK:
+        thread = _THREADS.get(job_id)
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
+def import_progress(actor: User, job_id: int) -> dict:
+    """{status, processed, total} of a job, for the progress bar."""
+    job = get_import_job(actor, job_id)
+    processed = job.processed
+    if job.status is ImportJobStatus.RUNNING:
+        with _PROGRESS_LOCK:
+            processed = _PROGRESS.get(job.id, (processed, 0))[0]
+    return {"status": job.status.value, "processed": processed, "total": job.total_to_write}
+
+
+# --------------------------------------------------------------------------- export, column guide
+
+
+def export_catalog(actor: User, fmt: str, lang: str) -> bytes:
+    """The actor's company catalog (every status) as CSV or XLSX in the import template's columns."""
+    company = actor.company
+    services.check_can_edit_catalog(actor, company)
+    products = db.session.scalars(
+        sa.select(Product)
+        .where(Product.company_id == company.id)
+        .order_by(Product.sku)
+        .options(selectinload(Product.price_tiers), selectinload(Product.certifications))
+    )
+    return spreadsheet.export_rows((columns.product_to_row(product) for product in products), fmt, lang)
+
+
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+@dataclass(frozen=True)
+class ColumnGuide:
+    """One row of the header table on the upload page."""
+
+    key: str
+    name: str
+    required: bool
+    names_zh: tuple[str, ...]
+    names_en: tuple[str, ...]
+    help: str
+    example: str
+
+
+def column_guide(lang: str) -> list[ColumnGuide]:
+    """Every canonical column with the Chinese and English headers accepted for it, in ``lang``."""
+    example = dict(zip([c.key for c in columns.TEMPLATE_COLUMNS],
+                       columns.format_cells(columns.EXAMPLE_PRODUCT.as_row(), lang), strict=True))
+    example["price"] = str(fen_to_yuan(columns.EXAMPLE_PRODUCT.price_tiers[0].unit_price_fen))
+    guide = []
+    for column in columns.COLUMNS:
+        names = list(dict.fromkeys(columns.HEADER_ALIASES[column.key]))
+        guide.append(ColumnGuide(
+            key=column.key,
+            name=column.zh if lang == "zh" else column.en,
+            required=column.required,
+            names_zh=tuple(name for name in names if _CJK.search(name)),
+            names_en=tuple(name for name in names if not _CJK.search(name)),
+            help=column.help_zh if lang == "zh" else column.help_en,
+            example=str(example.get(column.key, "")),
+        ))
+    return guide
