@@ -45,14 +45,20 @@ def register_extensions(app: Flask) -> None:
     """Database, migrations and Bootstrap's locally served assets."""
     from pathlib import Path
 
+    from flask import has_request_context, request
+
     from marketplace.database import configure_sqlite
     from marketplace.extensions import bootstrap, db, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    def read_only_request() -> bool:
+        # GET pages only read (the layering rule: writes come from POST through services)
+        return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+
     with app.app_context():
-        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"], read_only=read_only_request)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     bootstrap.init_app(app)
     import marketplace.models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
