@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.from_mapping(load_config(config))
     configure_logging(app)
+    configure_proxies(app)
     register_extensions(app)
     register_security(app)
     register_i18n(app)
@@ -39,6 +40,15 @@ def configure_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def configure_proxies(app: Flask) -> None:
+    """Trust ``TRUSTED_PROXIES`` hops of X-Forwarded-For/Proto/Host (client address for rate limits, https links)."""
+    hops = app.config.get("TRUSTED_PROXIES", 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

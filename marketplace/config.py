@@ -102,7 +102,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITATION_MAX_AGE_DAYS": 14,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
-        "SERVER_BASE_URL": os.environ.get("SERVER_BASE_URL", "http://127.0.0.1:5000"),
         # i18n
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
@@ -119,7 +118,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
-        "DEMO_AUTOLOAD": _env_bool("DEMO_AUTOLOAD", False),
+        # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none)
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }
     if production and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         # Not fatal (a single worker is fine) but worth saying: limits are per worker.

@@ -48,3 +48,19 @@ def test_lazy_message_quoting_user_input_is_escaped(app):
         html = render_template_string("<p>{{ message }}</p>", message=message)
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_trusted_proxy_headers_give_the_client_address(app_config):
+    from flask import request
+
+    app_config["TRUSTED_PROXIES"] = 1
+    application = create_app(app_config)
+
+    @application.get("/_whoami")
+    def whoami():
+        return f"{request.remote_addr} {request.scheme}"
+
+    response = application.test_client().get(
+        "/_whoami", headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    )
+    assert response.get_data(as_text=True) == "203.0.113.7 https"
