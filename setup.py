@@ -35,6 +35,8 @@ setup(
         "faker>=30,<40",
         "gunicorn>=23,<24",
         "openpyxl>=3.1,<4",
+        "pillow>=10.4,<13",
+        "tzdata>=2024.1",
     ],
     extras_require={
         "dev": [
