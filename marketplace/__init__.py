@@ -94,6 +94,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.accounts.company_views import bp as companies_bp
     from marketplace.catalog import bp as catalog_bp
     from marketplace.catalog import import_bp as catalog_import_bp
+    from marketplace.deals import bp as deals_bp
+    from marketplace.notifications import bp as notifications_bp
     from marketplace.pages import bp as pages_bp
 
     app.register_blueprint(pages_bp)
@@ -101,6 +103,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_import_bp, url_prefix="/catalog")
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(companies_bp, url_prefix="/companies")
+    app.register_blueprint(deals_bp, url_prefix="/deals")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
 def register_errorhandlers(app: Flask) -> None:

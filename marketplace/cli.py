@@ -29,8 +29,9 @@ def register_commands(app: Flask) -> None:
     """Attach every feature's command group."""
     from marketplace.accounts.cli import companies
     from marketplace.catalog.cli import catalog
+    from marketplace.deals.cli import deals
     from marketplace.demo import demo
     from marketplace.translations_cli import translations
 
-    for group in (companies, catalog, demo, translations, mail):
+    for group in (companies, catalog, deals, demo, translations, mail):
         app.cli.add_command(group)

@@ -521,6 +521,9 @@ def load_demo_data(companies: int = DEFAULT_COMPANIES, products: int = DEFAULT_P
         session.add_all(everyone)
         session.flush()
         created, published = _add_products(seed, products, exporters)
+        from marketplace.deals.demo import add_demo_intents
+
+        add_demo_intents(seed, exporters[0], [buyers[CompanyKind.CHAIN_LEADER][0], buyers[CompanyKind.RETAILER][0]])
         session.commit()
     except Exception:
         session.rollback()

@@ -1,4 +1,6 @@
 """Imports every feature's models so SQLAlchemy and Alembic see all tables."""
 from marketplace.accounts.models import Company, CompanyTag, Invitation, TariffExposure, User  # noqa: F401
 from marketplace.catalog.models import Certification, PriceTier, Product, ProductImage  # noqa: F401
+from marketplace.deals.models import OrderIntent, OrderIntentEvent, OrderIntentMessage  # noqa: F401
 from marketplace.mail import OutboxEmail  # noqa: F401
+from marketplace.notifications.models import Notification  # noqa: F401

@@ -19,6 +19,8 @@ def navigation() -> list[tuple[str, str]]:
     items.append((url_for("companies.profile", company_id=current_user.company_id), _("My company")))
     if current_user.company.kind.value == "exporter":
         items.append((url_for("catalog.my_catalog"), _("My catalog")))
+    if current_user.company.kind.value != "organizer":
+        items.append((url_for("deals.index"), _("Order intents")))
     if current_user.is_organizer:
         items.append((url_for("companies.verification_queue"), _("Verification")))
     return items

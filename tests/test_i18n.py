@@ -1,0 +1,191 @@
+"""Chinese and English: locale selection, the language switch, localized pages and formatting."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import render_template_string
+
+from marketplace.extensions import db
+from marketplace.i18n import format_datetime, format_money, format_number
+from tests.conftest import login, post_form
+from tests.factories import make_company, make_user
+
+ZH_HEADLINE = "融通：为出口制造企业对接国内采购方"
+EN_HEADLINE = "Rongtong: domestic buyers for export manufacturers"
+
+
+def home(client, **kwargs) -> str:
+    response = client.get("/", **kwargs)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def is_chinese(html: str) -> bool:
+    """True for the Chinese home page, False for the English one (and never both)."""
+    chinese = ZH_HEADLINE in html and '<html lang="zh-CN">' in html
+    english = EN_HEADLINE in html and '<html lang="en">' in html
+    assert chinese != english, "the page must be in exactly one language"
+    return chinese
+
+
+def test_home_is_chinese_without_accept_language(client):
+    html = home(client)
+    assert is_chinese(html)
+    assert "企业注册" in html and "登录" in html and "使用流程" in html
+
+
+def test_accept_language_en_gives_english(en_client):
+    html = home(en_client)
+    assert not is_chinese(html)
+    assert "Register your company" in html and "How it works" in html
+
+
+def test_accept_language_chinese_or_unknown_gives_chinese(client):
+    assert is_chinese(home(client, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}))
+    assert is_chinese(home(client, headers={"Accept-Language": "fr-FR,fr;q=0.9"}))
+
+
+def test_language_switch_to_english_and_back(client):
+    response = post_form(client, "/language/en", {}, form_url="/", follow_redirects=True)
+    assert response.status_code == 200
+    assert not is_chinese(response.get_data(as_text=True))
+    # the choice sticks on the next page, against the browser's Chinese
+    page = client.get("/companies/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert '<html lang="en">' in page and "Companies" in page and "企业名录" not in page
+
+    response = post_form(client, "/language/zh_CN", {}, form_url="/companies/", follow_redirects=True)
+    assert is_chinese(response.get_data(as_text=True))
+    page = client.get("/companies/").get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page and "企业名录" in page
+
+
+def test_language_switch_beats_accept_language(en_client):
+    post_form(en_client, "/language/zh_CN", {}, form_url="/")
+    assert is_chinese(home(en_client))
+
+
+def test_language_switch_rejects_unknown_locale_and_missing_csrf(client):
+    assert post_form(client, "/language/fr", {}, form_url="/").status_code == 404
+    assert client.post("/language/en").status_code == 400
+    assert is_chinese(home(client))
+
+
+def test_saved_locale_wins_over_switch_and_accept_language(app, en_client):
+    with app.app_context():
+        email = make_user(locale="zh_CN").email
+    post_form(en_client, "/language/en", {}, form_url="/")
+    assert not is_chinese(home(en_client))
+
+    html = login(en_client, email).get_data(as_text=True)
+    assert "登录成功。欢迎回来，张三。" in html
+    assert is_chinese(home(en_client))
+
+
+def test_saved_locale_set_in_settings_is_used_everywhere(app, client):
+    with app.app_context():
+        email = make_user().email
+    login(client, email)
+    assert is_chinese(home(client))
+
+    response = post_form(client, "/account/settings", {"name": "张三", "locale": "en"}, follow_redirects=True)
+    assert "Your settings are saved." in response.get_data(as_text=True)
+    assert not is_chinese(home(client, headers={"Accept-Language": "zh-CN"}))
+
+    # a new browser session of the same user shows English too
+    other = app.test_client()
+    login(other, email)
+    assert not is_chinese(home(other, headers={"Accept-Language": "zh-CN"}))
+
+
+def test_language_switch_of_logged_in_user_is_saved(app, client):
+    with app.app_context():
+        user = make_user()
+        email, user_id = user.email, user.id
+    login(client, email)
+    post_form(client, "/language/en", {}, form_url="/")
+    with app.app_context():
+        assert db.session.get(type(user), user_id).locale == "en"
+    other = app.test_client()
+    login(other, email)
+    assert not is_chinese(home(other))
+
+
+def test_404_page_localized(client, en_client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "页面不存在" in html and "返回首页" in html and '<html lang="zh-CN">' in html
+
+    response = en_client.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Page not found" in html and "Back to the home page" in html and "页面不存在" not in html
+
+
+def test_403_page_localized(app, client, en_client):
+    with app.app_context():
+        other = make_company().id
+        email = make_user().email
+    login(client, email)
+    response = client.get(f"/companies/{other}/edit")
+    assert response.status_code == 403
+    assert "您没有执行此操作的权限" in response.get_data(as_text=True)
+
+    login(en_client, email)
+    response = en_client.get(f"/companies/{other}/edit")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "You do not have permission to do this" in html and "您没有执行此操作的权限" not in html
+
+
+def test_form_validation_message_in_chinese(app, client, en_client):
+    with app.app_context():
+        email = make_user().email
+    response = post_form(client, "/account/login", {"email": email, "password": "wrong password"})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "邮箱或密码不正确。" in html and "Incorrect e-mail or password." not in html
+
+    response = post_form(en_client, "/account/login", {"email": email, "password": "wrong password"})
+    assert "Incorrect e-mail or password." in response.get_data(as_text=True)
+
+
+def test_required_field_message_in_chinese(client):
+    response = post_form(client, "/account/login", {"email": "", "password": ""})
+    assert response.status_code == 200
+    assert "此项为必填项。" in response.get_data(as_text=True)
+
+
+def test_format_money_chinese(app):
+    with app.test_request_context("/"):
+        assert format_money(123400) == "¥1,234.00"
+        assert format_money(0) == "¥0.00"
+        assert format_money(None) == "—"
+        assert format_money(123400, compact=True) == "¥1,234.00"  # below 10,000 yuan: in full
+        assert "亿" in format_money(12345678900, compact=True)
+        assert "万" in format_money(1234500000, compact=True)
+        assert "万" in format_number(123456, compact=True)
+
+
+def test_format_money_english(app):
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert format_money(123400) == "CN¥1,234.00"
+        compact = format_money(12345678900, compact=True)
+        assert "亿" not in compact and "万" not in compact and compact.endswith("M")
+
+
+def test_datetime_shown_in_china_standard_time(app):
+    moment = datetime(2026, 1, 1, 16, 30, tzinfo=UTC)
+    for language in ("zh-CN", "en"):
+        with app.test_request_context("/", headers={"Accept-Language": language}):
+            assert format_datetime(moment, "yyyy-MM-dd HH:mm") == "2026-01-02 00:30"
+            rendered = render_template_string("{{ moment|datetime('yyyy-MM-dd HH:mm') }}", moment=moment)
+            assert rendered == "2026-01-02 00:30"
+    with app.test_request_context("/"):
+        assert "2026年1月2日" in format_datetime(moment)
+
+
+def test_translations_check_command_passes(runner):
+    result = runner.invoke(args=["translations", "check"])
+    assert result.exit_code == 0, result.output
+    assert "translations complete" in result.output
