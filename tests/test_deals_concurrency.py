@@ -65,7 +65,8 @@ def test_twenty_actors_one_transition_per_round(app, db_backend):
         db.session.remove()
 
     figures = []
-    for _round in range(12):
+    # who wins each round is random (a counter sends the intent back), so allow plenty of rounds
+    for _round in range(40):
         with app.app_context():
             intent = db.session.get(OrderIntent, intent_id)
             state, version = intent.state, intent.version
@@ -111,7 +112,7 @@ def test_twenty_actors_one_transition_per_round(app, db_backend):
         assert events[-1].to_state is intent.state
         assert events[-1].terms_after == intent.terms()
         assert intent.amount_fen == intent.quantity * intent.unit_price_fen
-        assert intent.state in (IntentState.FULFILLED, IntentState.SUBMITTED, IntentState.COUNTERED)
+        assert intent.state.is_closed, f"no terminal state after {len(figures)} rounds: {intent.state}"
         attempts = sum(f[1] for f in figures)
         print(f"\n[{db_backend}] actors={len(actors)} rounds={len(figures)} attempts={attempts} "
               f"successes={sum(f[2] for f in figures)} conflicts={sum(f[3] for f in figures)} events={len(events)}")
