@@ -19,10 +19,11 @@ $(VENV)/.installed: setup.py
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
-## make run: install, migrate, load demo data when the database is empty, serve on :5000
+## make run: install, migrate, load demo data when the database is empty, build the search index if missing, serve on :5000
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) demo load --if-empty
+	$(FLASK) index rebuild --if-missing
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## make test: lint, translation check, the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)

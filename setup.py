@@ -37,12 +37,18 @@ setup(
         "openpyxl>=3.1,<4",
         "pillow>=10.4,<13",
         "tzdata>=2024.1",
+        # search: Whoosh 2.7.4 is the last release (the design card's engine); rjieba segments Chinese
+        # (jieba's dictionary, in Rust: 7-8x faster than jieba here); numpy runs the query execution
+        "whoosh==2.7.4",
+        "rjieba>=0.2.2,<0.3",
+        "numpy>=1.26,<3",
     ],
     extras_require={
         "dev": [
             "pytest>=8,<9",
             "playwright>=1.48,<2",
             "ruff>=0.6,<1",
+            "jieba>=0.42,<0.43",  # only bench/analysis_bench.py compares it with rjieba
         ],
     },
     entry_points={"console_scripts": []},

@@ -72,6 +72,9 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     bootstrap.init_app(app)
     import marketplace.models  # noqa: F401  (every table known to SQLAlchemy and Alembic)
+    from marketplace.search.sync import register_listeners
+
+    register_listeners()  # every change to an indexed row is logged in its own transaction
 
 
 def register_security(app: Flask) -> None:
@@ -97,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.deals import bp as deals_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.pages import bp as pages_bp
+    from marketplace.search.views import bp as search_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(catalog_bp)
@@ -105,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(companies_bp, url_prefix="/companies")
     app.register_blueprint(deals_bp, url_prefix="/deals")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
+    app.register_blueprint(search_bp, url_prefix="/search")
 
 
 def register_errorhandlers(app: Flask) -> None:

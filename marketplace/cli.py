@@ -31,7 +31,8 @@ def register_commands(app: Flask) -> None:
     from marketplace.catalog.cli import catalog
     from marketplace.deals.cli import deals
     from marketplace.demo import demo
+    from marketplace.search.cli import index, search
     from marketplace.translations_cli import translations
 
-    for group in (companies, catalog, deals, demo, translations, mail):
+    for group in (companies, catalog, deals, demo, translations, mail, index, search):
         app.cli.add_command(group)

@@ -82,6 +82,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR") or str(instance_dir / "search_index"),
+        # "inline": each process applies its own changes after commit (embedded default);
+        # "worker": web processes only read, `flask index worker` applies the change log
+        "SEARCH_DRAIN": os.environ.get("SEARCH_DRAIN", "inline").strip().lower(),
+        # seconds a drain waits for the index's write lock before leaving the changes to the next drain
+        "SEARCH_WRITE_TIMEOUT": float(os.environ.get("SEARCH_WRITE_TIMEOUT", "2")),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_dir / "uploads"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024))),
         "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),

@@ -5,6 +5,9 @@ Owns: column types and engine set-up. Must not import feature packages.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -50,6 +53,20 @@ def enum_column(enum_cls: type[enum.Enum], **kwargs) -> sa.Enum:
     )
 
 
+#: set while code only reads (the search drain): SQLite then begins deferred, not IMMEDIATE
+_READING_ONLY: ContextVar[bool] = ContextVar("reading_only", default=False)
+
+
+@contextmanager
+def reading_only() -> Iterator[None]:
+    """Transactions begun inside only read: on SQLite they begin deferred and never wait for a writer."""
+    token = _READING_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READING_ONLY.reset(token)
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int, read_only=lambda: False) -> None:
     """WAL, a busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for write transactions.
 
@@ -75,4 +92,4 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, read_only=lambda: Fal
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN" if read_only() else "BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if (_READING_ONLY.get() or read_only()) else "BEGIN IMMEDIATE")

@@ -1,1 +1,32 @@
-"""The search engine: Whoosh and Chinese analysis. Imports nothing of Flask or ``marketplace``."""
+"""The search engine: Whoosh and Chinese analysis. Imports nothing of Flask or ``marketplace``.
+
+The interface is small on purpose (a second engine could stand behind it):
+
+- ``ProductRecord`` / ``to_document``: what is indexed (``schemas``);
+- ``ProductIndex(root)``: ``apply``, ``rebuild``, ``search``, ``check``, ``optimize``, ``status``
+  (``engine``);
+- ``SearchQuery``, ``Filters``, ``SearchResults``, ``Hit``: a search and its answer;
+- ``analysis`` (segmentation, synonyms) and ``highlight`` for callers that mark their own text.
+"""
+import warnings
+
+# Whoosh 2.7.4 (the pinned, last release) uses escape sequences Python 3.12 warns about.
+warnings.filterwarnings("ignore", category=SyntaxWarning, module=r"whoosh(\..*)?")
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"whoosh(\..*)?")
+
+from search_index.engine import (  # noqa: E402
+    FACET_FIELDS,
+    SORTS,
+    Filters,
+    Hit,
+    IndexBusy,
+    ProductIndex,
+    SearchQuery,
+    SearchResults,
+)
+from search_index.schemas import ProductRecord, to_document  # noqa: E402
+
+__all__ = [
+    "FACET_FIELDS", "SORTS", "Filters", "Hit", "IndexBusy", "ProductIndex", "ProductRecord", "SearchQuery",
+    "SearchResults", "to_document",
+]

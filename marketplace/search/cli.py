@@ -1,0 +1,181 @@
+"""``flask index rebuild|check|worker|optimize|status`` and ``flask search products``.
+
+``flask search products`` takes the search page's path (``services.parse_params`` then
+``services.search_products``): the same checks, messages and results. Problems go to stderr
+with a non-zero exit code; ``--json`` prints a stable object with ``total`` and ``results``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from decimal import Decimal
+
+import click
+from flask.cli import with_appcontext
+
+
+@click.group()
+def index():
+    """The search index: rebuild, check, drain (worker), optimize, status."""
+
+
+@index.command("rebuild")
+@click.option("--if-missing", is_flag=True, help="Only build when there is no index yet (used by `make run`).")
+@with_appcontext
+def rebuild_command(if_missing: bool):
+    """Build a fresh index from the database and swap it in (searches keep working meanwhile)."""
+    from marketplace.search import sync
+
+    index = sync.get_index()
+    if if_missing and index.status()["doc_count"]:
+        click.echo("index present; nothing to do (`flask index check` finds drift)")
+        return
+    started = time.perf_counter()
+
+    def progress(count: int) -> None:
+        click.echo(f"  {count} products indexed…", err=True)
+
+    stats = sync.rebuild(index, progress=progress)
+    click.echo(f"rebuilt: {stats['docs']} products in {time.perf_counter() - started:.1f} s → {stats['path']}")
+
+
+@index.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@with_appcontext
+def check_command(as_json: bool):
+    """List drift between database and index; exit 1 when there is any."""
+    from marketplace.search import sync
+
+    drift = sync.check()
+    if as_json:
+        click.echo(json.dumps(drift, ensure_ascii=False))
+    else:
+        click.echo(f"database: {drift['expected']} public products; index: {drift['indexed']} documents")
+        for name in ("missing", "extra", "stale"):
+            ids = drift[name]
+            if ids:
+                shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
+                click.echo(f"{name}: {len(ids)} ({shown})")
+    if drift["missing"] or drift["extra"] or drift["stale"]:
+        click.echo("the index has drifted from the database: run `flask index rebuild`", err=True)
+        sys.exit(1)
+    if not as_json:
+        click.echo("in step")
+
+
+@index.command("worker")
+@click.option("--poll", default=0.25, show_default=True, help="Seconds between looks at the change log.")
+@click.option("--once", is_flag=True, help="Drain what is pending, then exit.")
+@with_appcontext
+def worker_command(poll: float, once: bool):
+    """Apply logged changes as they come (run one per host in production, with SEARCH_DRAIN=worker)."""
+    from marketplace.search import sync
+
+    if once:
+        result = sync.drain(timeout=30.0)
+        click.echo(f"applied {result.applied} changes in {result.batches} batches; cursor {result.cursor}")
+        if result.busy:
+            click.echo("the index writer lock stayed busy; run again", err=True)
+            sys.exit(1)
+        return
+    click.echo(f"index worker: draining every {poll} s (Ctrl-C to stop)")
+    try:
+        sync.run_worker(poll_seconds=poll)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+@index.command("optimize")
+@with_appcontext
+def optimize_command():
+    """Merge the index into one segment (faster searches; takes a while on a large index)."""
+    from marketplace.search import sync
+
+    started = time.perf_counter()
+    if not sync.get_index().optimize():
+        click.echo("the index writer lock stayed busy; try again", err=True)
+        sys.exit(1)
+    click.echo(f"optimized in {time.perf_counter() - started:.1f} s")
+
+
+@index.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@with_appcontext
+def status_command(as_json: bool):
+    """Documents, segments, size, cursor and pending changes."""
+    from marketplace.search import sync
+
+    info = sync.status()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    click.echo(f"path:            {info['path']}")
+    click.echo(f"documents:       {info['doc_count']} ({info['deleted']} deleted, awaiting merge)")
+    click.echo(f"segments:        {info['segments']}")
+    click.echo(f"size:            {info['size_bytes'] / 1e6:.1f} MB")
+    click.echo(f"cursor:          {info['cursor']}")
+    click.echo(f"pending changes: {info['pending_changes']}")
+    click.echo(f"log rows:        {info['log_rows']}")
+    click.echo(f"writer lock:     {'held' if info['locked'] else 'free'}")
+    for replica in info["replicas"]:
+        click.echo(f"replica:         {replica['name']} at {replica['cursor']} ({replica['updated_at']})")
+
+
+@click.group()
+def search():
+    """Search from the command line (the search page's code path)."""
+
+
+@search.command("products")
+@click.argument("query", required=False, default="")
+@click.option("--category", help="Category code (e.g. small_appliances).")
+@click.option("--hs", help="HS code prefix (e.g. 85 or 8516).")
+@click.option("--province", help="GB/T 2260 province code (e.g. 440000).")
+@click.option("--city", help="GB/T 2260 city code (e.g. 440300).")
+@click.option("--cert", help="Certification code held (e.g. CCC).")
+@click.option("--price-min", help="Lowest unit price in yuan.")
+@click.option("--price-max", help="Highest unit price in yuan.")
+@click.option("--quantity", help="Your quantity: only products whose MOQ is at most this.")
+@click.option("--tariff-hit", is_flag=True, help="Only goods hit by foreign tariffs.")
+@click.option("--domestic-ready", is_flag=True, help="Only goods ready for domestic sale.")
+@click.option("--verified", is_flag=True, help="Only exporters tagged by organizers (专精特新, 小巨人, 链主).")
+@click.option("--sort", default="relevance", show_default=True, help="relevance, price_asc, price_desc or newest.")
+@click.option("--page", default="1", show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Results per page.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object with total and results.")
+@with_appcontext
+def search_products_command(query, category, hs, province, city, cert, price_min, price_max, quantity, tariff_hit,
+                            domestic_ready, verified, sort, page, limit, as_json):
+    """Search published products, as buyers see them."""
+    from dataclasses import replace
+
+    from marketplace.search.services import parse_params, result_as_dict, search_products
+
+    args = {
+        "q": query, "category": category, "hs": hs, "province": province, "city": city, "cert": cert,
+        "price_min": price_min, "price_max": price_max, "quantity": quantity, "sort": sort, "page": page,
+        "tariff_hit": "1" if tariff_hit else "", "domestic_ready": "1" if domestic_ready else "",
+        "verified": "1" if verified else "",
+    }
+    params, errors = parse_params(args)
+    params = replace(params, per_page=limit)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    found = search_products(params, errors=errors)
+    if as_json:
+        click.echo(json.dumps(result_as_dict(found), ensure_ascii=False))
+    else:
+        for notice in found.notices:
+            click.echo(f"note: {notice}", err=True)
+        if found.suggestion:
+            click.echo(f"did you mean: {found.suggestion}", err=True)
+        click.echo(f"{found.total} products (page {found.page} of {found.pages})")
+        for item in found.items:
+            product = item.product
+            price = product.base_price_fen
+            price_text = f"¥{Decimal(price) / 100:,.2f}" if price is not None else "-"
+            click.echo(f"{product.id:>7}  {item.score:7.2f}  {product.sku:<16}  {price_text:>12}  "
+                       f"{product.title_zh}  [{product.company.name_zh}]")
+    if errors:
+        sys.exit(2)

@@ -1,0 +1,394 @@
+"""The bridge between the database and ``search_index``: change log, drain, rebuild, check.
+
+Owns:
+- recording changes: a SQLAlchemy ``after_flush`` listener writes an ``index_changes`` row for
+  every product, price tier, certification, company, tag or tariff exposure that changed, in
+  the same transaction (on PostgreSQL under a transaction-scoped advisory lock, so ids are
+  handed out in commit order and no drain can pass over a row that commits later);
+- ``product_record()``: a database product → the ``ProductRecord`` the index stores;
+- ``drain()``: apply every change past the replica's cursor, in batches, one writer at a
+  time, re-reading the products' current state; idempotent, so a crash replays a batch and
+  never skips one; loops until a fresh read finds nothing new, so a change whose own drain
+  found the lock busy is applied by the holder after it releases the lock;
+- the in-process drain after each commit (``SEARCH_DRAIN=inline``, the embedded default) —
+  production sets ``SEARCH_DRAIN=worker`` and runs ``flask index worker``;
+- ``rebuild()``, ``check()``, ``status()`` behind the ``flask index`` commands.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import force_locale
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import event
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.accounts.models import Company, CompanyTag, TariffExposure, Verification
+from marketplace.catalog import hs
+from marketplace.catalog.categories import CATEGORY_BY_CODE
+from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product, ProductStatus
+from marketplace.database import reading_only, utcnow
+from marketplace.extensions import db
+from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT, IndexChange, IndexReplica
+from search_index import ProductIndex, ProductRecord
+
+logger = logging.getLogger(__name__)
+
+#: changes applied per writer commit
+DRAIN_BATCH = 500
+#: replicas that have not reported for this long no longer hold back pruning
+REPLICA_TTL_DAYS = 7
+#: advisory lock key serialising change-log writers on PostgreSQL ("rtidx" in ASCII)
+_ADVISORY_KEY = 0x7274696478
+_local = threading.local()
+
+
+# ----------------------------------------------------------------------------- the index of this process
+
+
+def get_index() -> ProductIndex:
+    """This process's index for the current app (opened once, reused by every request)."""
+    app = current_app._get_current_object()
+    index = app.extensions.get("search_index")
+    if index is None:
+        index = ProductIndex(app.config["SEARCH_INDEX_DIR"])
+        app.extensions["search_index"] = index
+    return index
+
+
+def replica_name(app=None) -> str:
+    """This replica's name in ``index_replicas``: host and index directory."""
+    app = app or current_app
+    return f"{socket.gethostname()}:{os.path.abspath(app.config['SEARCH_INDEX_DIR'])}"[:300]
+
+
+# ----------------------------------------------------------------------------- recording changes
+
+
+def _changed_keys(session) -> set[tuple[str, int]]:
+    keys: set[tuple[str, int]] = set()
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Product):
+            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+                continue
+            keys.add((KIND_PRODUCT, obj.id))
+        elif isinstance(obj, (PriceTier, Certification)):
+            product_id = obj.product_id or (obj.product.id if obj.product is not None else None)
+            if product_id:
+                keys.add((KIND_PRODUCT, product_id))
+        elif isinstance(obj, Company):
+            if obj in session.new:
+                continue  # a new company has no products yet
+            if obj in session.dirty and not _indexed_company_change(obj):
+                continue
+            keys.add((KIND_COMPANY, obj.id))
+        elif isinstance(obj, (CompanyTag, TariffExposure)) and obj.company_id:
+            keys.add((KIND_COMPANY, obj.company_id))
+    return {key for key in keys if key[1] is not None}
+
+
+#: company attributes that appear in its products' documents
+_COMPANY_INDEXED = ("name_zh", "province_code", "city_code", "verification")
+
+
+def _indexed_company_change(company: Company) -> bool:
+    state = sa.inspect(company)
+    return any(state.attrs[name].history.has_changes() for name in _COMPANY_INDEXED)
+
+
+def _after_flush(session, _context) -> None:
+    keys = _changed_keys(session)
+    if not keys:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and not session.info.get("index_lock"):
+        # Held to commit: change-log ids are then handed out in commit order.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
+        session.info["index_lock"] = True
+    now = utcnow()
+    connection.execute(sa.insert(IndexChange), [
+        {"kind": kind, "object_id": object_id, "created_at": now} for kind, object_id in sorted(keys)
+    ])
+    session.info["index_dirty"] = True
+
+
+def _after_commit(session) -> None:
+    dirty = session.info.pop("index_dirty", False)
+    session.info.pop("index_lock", None)
+    if not dirty:
+        return
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:  # no app context: nothing to drain into
+        return
+    if app.config.get("SEARCH_DRAIN", "inline") != "inline" or getattr(_local, "draining", False):
+        return
+    try:
+        drain(timeout=app.config.get("SEARCH_WRITE_TIMEOUT", 2.0))
+    except Exception:  # the commit stands; the change waits in the log for the next drain
+        logger.exception("search index drain failed; the changes stay in the log")
+
+
+def _after_rollback(session) -> None:
+    session.info.pop("index_dirty", None)
+    session.info.pop("index_lock", None)
+
+
+def register_listeners() -> None:
+    """Listen to the application's sessions (idempotent)."""
+    if not event.contains(FlaskSession, "after_flush", _after_flush):
+        event.listen(FlaskSession, "after_flush", _after_flush)
+        event.listen(FlaskSession, "after_commit", _after_commit)
+        event.listen(FlaskSession, "after_soft_rollback", lambda session, _tx: _after_rollback(session))
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _labels(code: str) -> tuple[str, ...]:
+    category = CATEGORY_BY_CODE.get(code)
+    if category is None:
+        return ()
+    names = []
+    for locale in current_app.config.get("LANGUAGES", ["zh_CN", "en"]):
+        with force_locale(locale):
+            names.append(str(category.label))
+    return tuple(dict.fromkeys(names))
+
+
+def _hs_names(code: str | None) -> tuple[str, ...]:
+    if not code:
+        return ()
+    names = []
+    for prefix in (code[:4], code[:2]):
+        entry = hs.lookup(prefix)
+        if entry is not None and entry.name_zh:
+            names.append(entry.name_zh)
+            break
+    return tuple(names)
+
+
+def _is_public(product: Product) -> bool:
+    return product.status is ProductStatus.PUBLISHED and product.company.verification is Verification.VERIFIED
+
+
+def product_record(product: Product, today: date | None = None, _labels_cache: dict | None = None) -> ProductRecord:
+    """The index's view of a public product."""
+    today = today or date.today()
+    company = product.company
+    certs = {c.kind for c in product.certifications if not c.is_expired(today)}
+    if product.ccc_status is CccStatus.HELD:
+        certs.add("CCC")
+    labels_cache = _labels_cache if _labels_cache is not None else {}
+    if product.category not in labels_cache:
+        labels_cache[product.category] = _labels(product.category)
+    return ProductRecord(
+        id=product.id, sku=product.sku, company_id=company.id,
+        company_name=company.name_zh, title_zh=product.title_zh, title_en=product.title_en,
+        description_zh=product.description_zh, description_en=product.description_en,
+        category=product.category, category_names=labels_cache[product.category],
+        hs_code=product.hs_code, hs_names=_hs_names(product.hs_code),
+        brand=product.brand, model=product.model,
+        specs=tuple((str(k), str(v)) for k, v in (product.specs or [])),
+        province=company.province_code, city=company.city_code,
+        certifications=tuple(sorted(certs)), price_fen=product.base_price_fen, moq=product.moq,
+        tariff_hit=bool(product.former_export_market or product.tariff_note or company.exposures),
+        domestic_ready=product.domestic_ready, verified=bool(company.tags),
+        published_at=product.published_at or product.created_at,
+    )
+
+
+def _load_products(session: Session, ids: Iterable[int]) -> list[Product]:
+    ids = list(ids)
+    products: list[Product] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        products.extend(session.scalars(
+            sa.select(Product).where(Product.id.in_(chunk)).options(
+                selectinload(Product.price_tiers), selectinload(Product.certifications),
+                selectinload(Product.company).selectinload(Company.tags),
+                selectinload(Product.company).selectinload(Company.exposures),
+            )
+        ))
+    return products
+
+
+def records_for(session: Session, product_ids: Iterable[int]) -> tuple[list[ProductRecord], list[int]]:
+    """(records of the public ones, ids of the rest) for the given product ids."""
+    wanted = set(product_ids)
+    labels_cache: dict = {}
+    records, found = [], set()
+    for product in _load_products(session, wanted):
+        found.add(product.id)
+        if _is_public(product):
+            records.append(product_record(product, _labels_cache=labels_cache))
+    deletes = sorted(pid for pid in wanted if pid not in {r.id for r in records})
+    return records, deletes
+
+
+def iter_public_records(session: Session, batch: int = 1000) -> Iterator[ProductRecord]:
+    """Every public product's record, in id order, read in batches (for rebuild and check)."""
+    labels_cache: dict = {}
+    last_id = 0
+    while True:
+        ids = session.scalars(
+            sa.select(Product.id).join(Company, Product.company_id == Company.id)
+            .where(Product.status == ProductStatus.PUBLISHED, Company.verification == Verification.VERIFIED,
+                   Product.id > last_id)
+            .order_by(Product.id).limit(batch)
+        ).all()
+        if not ids:
+            return
+        for product in sorted(_load_products(session, ids), key=lambda p: p.id):
+            yield product_record(product, _labels_cache=labels_cache)
+        session.expunge_all()
+        last_id = ids[-1]
+
+
+# ----------------------------------------------------------------------------- drain
+
+
+@dataclass
+class DrainResult:
+    """What one drain did."""
+
+    applied: int = 0  # change rows applied
+    batches: int = 0
+    busy: bool = False  # the writer lock stayed busy; the changes wait for the next drain
+    cursor: int = 0
+
+
+def _product_ids_for(session: Session, index: ProductIndex, changes: list[tuple[int, str, int]]) -> set[int]:
+    product_ids = {object_id for _id, kind, object_id in changes if kind == KIND_PRODUCT}
+    company_ids = {object_id for _id, kind, object_id in changes if kind == KIND_COMPANY}
+    if company_ids:
+        product_ids.update(session.scalars(sa.select(Product.id).where(Product.company_id.in_(company_ids))))
+        for company_id in company_ids:  # documents of products deleted with their company
+            product_ids.update(index.company_doc_ids(company_id))
+    return product_ids
+
+
+def drain(index: ProductIndex | None = None, timeout: float = 5.0, batch: int = DRAIN_BATCH,
+          max_batches: int | None = None) -> DrainResult:
+    """Apply every logged change past the index's cursor; return what was done."""
+    index = index or get_index()
+    result = DrainResult(cursor=index.cursor)
+    _local.draining = True
+    try:
+        while max_batches is None or result.batches < max_batches:
+            cursor = index.cursor
+            with reading_only(), Session(db.engine) as session:
+                changes = session.execute(
+                    sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id)
+                    .where(IndexChange.id > cursor).order_by(IndexChange.id).limit(batch)
+                ).all()
+                if not changes:
+                    break
+                upserts, deletes = records_for(session, _product_ids_for(session, index, changes))
+            last = changes[-1][0]
+            if not index.apply(upserts, deletes, cursor=last, timeout=timeout):
+                result.busy = True
+                break
+            result.applied += len(changes)
+            result.batches += 1
+            result.cursor = last
+    finally:
+        _local.draining = False
+    if result.applied:
+        _report_cursor(index)
+    return result
+
+
+def _report_cursor(index: ProductIndex) -> None:
+    """Record this replica's cursor and prune log rows every replica has applied."""
+    cursor = index.cursor
+    name = replica_name()
+    with Session(db.engine) as session:
+        replica = session.get(IndexReplica, name)
+        if replica is None:
+            session.add(IndexReplica(name=name, cursor=cursor, updated_at=utcnow()))
+        else:
+            replica.cursor = cursor
+            replica.updated_at = utcnow()
+        session.flush()
+        # replicas silent for a week are gone (a removed host must not keep the log forever)
+        floor = session.scalar(sa.select(sa.func.min(IndexReplica.cursor)).where(
+            IndexReplica.updated_at >= utcnow() - timedelta(days=REPLICA_TTL_DAYS)))
+        if floor:
+            session.execute(sa.delete(IndexChange).where(IndexChange.id <= floor))
+        session.commit()
+
+
+def pending_changes(index: ProductIndex | None = None) -> int:
+    """Log rows this replica has not applied yet."""
+    index = index or get_index()
+    with reading_only(), Session(db.engine) as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(IndexChange).where(IndexChange.id > index.cursor))
+
+
+def latest_change_id(session: Session) -> int:
+    """The highest change id now in the log (0 when empty)."""
+    return session.scalar(sa.select(sa.func.coalesce(sa.func.max(IndexChange.id), 0))) or 0
+
+
+def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, timeout: float = 10.0) -> None:
+    """Drain forever (``flask index worker``): the one writer of this host's replica in production."""
+    index = get_index()
+    logger.info("index worker draining into %s every %.2f s", index.root, poll_seconds)
+    while stop is None or not stop.is_set():
+        try:
+            drain(index, timeout=timeout)
+        except Exception:
+            logger.exception("drain failed; retrying")
+            time.sleep(2)
+        time.sleep(poll_seconds)
+
+
+# ----------------------------------------------------------------------------- rebuild and check
+
+
+def rebuild(index: ProductIndex | None = None, progress=None) -> dict:
+    """Build a new generation from the database and swap it in; changes logged meanwhile are replayed."""
+    index = index or get_index()
+    with reading_only(), Session(db.engine) as session:
+        # the cursor is read before the products: anything logged later is replayed by the next drain
+        cursor = latest_change_id(session)
+        stats = index.rebuild(iter_public_records(session), cursor=cursor, progress=progress)
+    drain(index)
+    return stats
+
+
+def expected_fingerprints() -> dict[int, str]:
+    """id → fingerprint of every public product, from the database."""
+    with reading_only(), Session(db.engine) as session:
+        return {record.id: record.fingerprint() for record in iter_public_records(session)}
+
+
+def check(index: ProductIndex | None = None) -> dict:
+    """Drift between database and index (after draining what is pending)."""
+    index = index or get_index()
+    drain(index)
+    return index.check(expected_fingerprints())
+
+
+def status(index: ProductIndex | None = None) -> dict:
+    """The index's status plus the change log as this replica sees it."""
+    index = index or get_index()
+    info = index.status()
+    info["pending_changes"] = pending_changes(index)
+    with reading_only(), Session(db.engine) as session:
+        info["replicas"] = [
+            {"name": r.name, "cursor": r.cursor, "updated_at": r.updated_at.isoformat() if r.updated_at else None}
+            for r in session.scalars(sa.select(IndexReplica).order_by(IndexReplica.name))
+        ]
+        info["log_rows"] = session.scalar(sa.select(sa.func.count()).select_from(IndexChange))
+    return info

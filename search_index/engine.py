@@ -1,0 +1,1046 @@
+"""The product index: a Whoosh index on disk, searched through per-segment array caches.
+
+Owns: the index directory layout (generations and the ``CURRENT`` pointer), writing (apply a
+batch of changes with one writer and a lock timeout; rebuild into a new generation and swap it
+in atomically), reading (search with filters, facets, sort, highlights, pagination, "did you
+mean"), ``check``, ``optimize`` and ``status``.
+
+Why it is built this way (measured at 100k products, see docs/architecture.md):
+
+- Whoosh stores and merges the segments, postings and columns; query *execution* does not go
+  through Whoosh's matcher tree, which costs a Python call per posting. Instead each term's
+  postings are read once per segment, block by block, into numpy arrays (an LRU cache keyed by
+  segment id, term and field; segments are immutable, so the cache survives commits), and
+  matching, BM25 scoring, filtering, facet counting and sorting are array operations.
+- Filter, facet and sort values are Whoosh columns, loaded per segment into arrays once.
+- Deleted documents are masked per generation. Results are cached per generation.
+- One process writes at a time (Whoosh's lock); ``apply`` waits at most ``timeout`` seconds and
+  returns False when the lock stays busy, leaving the changes for the next drain.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import LockError
+from whoosh.reading import SegmentReader
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import SegmentWriter
+
+from search_index import schemas
+from search_index.analysis import chinese_analyzer
+from search_index.highlight import highlight
+from search_index.query import ParsedQuery, parse
+from search_index.schemas import ProductRecord, to_document
+
+logger = logging.getLogger(__name__)
+
+SORTS = ("relevance", "price_asc", "price_desc", "newest")
+#: the facets a search can count
+FACET_FIELDS = (schemas.CATEGORY, "hs_chapter", schemas.PROVINCE, schemas.CERTS, schemas.TARIFF_HIT,
+                schemas.DOMESTIC_READY, schemas.VERIFIED)
+MAX_PAGE = 500
+MAX_PER_PAGE = 100
+BM25_B = 0.75
+BM25_K1 = 1.2
+TITLE_BOOST = 3.0
+#: documents per segment written by a rebuild
+REBUILD_SEGMENT_DOCS = 10_000
+#: the score of an exact article-number match (above any text match of one word)
+SKU_SCORE = 50.0
+CURRENT = "CURRENT"
+CURSOR_FILE = "cursor.json"
+
+
+class IndexBusy(Exception):
+    """Another process holds the index's write lock past the timeout."""
+
+
+# ----------------------------------------------------------------------------- requests and results
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Structured filters; ``None`` means "any"."""
+
+    category: str | None = None
+    hs_prefix: str | None = None
+    province: str | None = None
+    city: str | None = None
+    certification: str | None = None
+    price_min_fen: int | None = None
+    price_max_fen: int | None = None
+    moq_max: int | None = None
+    tariff_hit: bool | None = None
+    domestic_ready: bool | None = None
+    verified: bool | None = None
+    company_id: int | None = None
+
+    def is_empty(self) -> bool:
+        """No filter is set."""
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search: free text, filters, sort and page."""
+
+    text: str = ""
+    filters: Filters = field(default_factory=Filters)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    facets: bool = False
+    highlight: bool = True
+    use_cache: bool = True
+
+
+@dataclass
+class Hit:
+    """One found product."""
+
+    id: int
+    score: float
+    sku: str
+    company_id: int
+    title: str
+    #: field → safe HTML with <mark> around the matched words
+    highlights: dict = field(default_factory=dict)
+
+
+@dataclass
+class SearchResults:
+    """A page of results with everything a results page shows."""
+
+    total: int
+    hits: list[Hit]
+    page: int
+    per_page: int
+    #: facet field → [(value, count)] in descending count (only when asked for)
+    facets: dict = field(default_factory=dict)
+    #: a corrected query to offer ("did you mean"), or None
+    suggestion: str | None = None
+    #: every term that matched (for highlighting text the caller holds)
+    terms: frozenset = frozenset()
+    #: notices about the query (query.NOTICE_* codes, and "relaxed" when not every word matched)
+    notices: tuple = ()
+    #: the query as actually searched
+    query_text: str = ""
+    took_ms: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+NOTICE_RELAXED = "relaxed"
+NOTICE_PAGE_CLAMPED = "page_clamped"
+
+
+# ----------------------------------------------------------------------------- per-segment data
+
+
+def _read_postings(reader, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+    """All (docnum, weight) postings of a term in one segment reader, as arrays."""
+    try:
+        # Not reader.postings(): it hides deleted documents, which would make a cached array
+        # depend on when it was read. Deletions are masked per generation instead.
+        fmt = reader.schema[fieldname].format
+        key = reader._text_to_bytes(fieldname, term)
+        matcher = reader._terms.matcher(fieldname, key, fmt)  # pinned Whoosh 2.7.4 internals
+    except Exception:  # TermNotFound
+        return _EMPTY_IDS, _EMPTY_WEIGHTS
+    ids_parts: list = []
+    weight_parts: list = []
+    if isinstance(matcher, W3LeafMatcher):
+        # Read whole blocks (pinned Whoosh 2.7.4 internals): far cheaper than a call per posting.
+        while matcher.is_active():
+            matcher._read_ids()
+            matcher._read_weights()
+            ids_parts.append(np.asarray(matcher._ids, dtype=np.int32))
+            weight_parts.append(np.asarray(matcher._weights, dtype=np.float32))
+            if matcher._lastblock:
+                break
+            matcher._next_block()
+    else:  # pragma: no cover - other codecs
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        ids_parts.append(np.asarray(ids, dtype=np.int32))
+        weight_parts.append(np.asarray(weights, dtype=np.float32))
+    if not ids_parts:
+        return _EMPTY_IDS, _EMPTY_WEIGHTS
+    return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+
+_EMPTY_IDS = np.zeros(0, dtype=np.int32)
+_EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
+
+
+HS_CHAPTER = "hs_chapter"
+
+
+class _Vocabulary:
+    """Text column values ↔ small integer codes, shared by every segment of the process (only grows)."""
+
+    def __init__(self):
+        self._codes: dict[str, int] = {"": 0}
+        self.values: list[str] = [""]
+        self._lock = threading.Lock()
+
+    def codes(self, texts: list[str]) -> np.ndarray:
+        """The codes of ``texts`` (new values get new codes)."""
+        with self._lock:
+            table = self._codes
+            out = np.empty(len(texts), dtype=np.int32)
+            for i, text in enumerate(texts):
+                code = table.get(text)
+                if code is None:
+                    code = table[text] = len(self.values)
+                    self.values.append(text)
+                out[i] = code
+            return out
+
+    def code(self, text: str) -> int | None:
+        """The code of one value, or None when no document has it."""
+        return self._codes.get(text)
+
+    def prefixed(self, prefix: str) -> np.ndarray:
+        """Codes of every value starting with ``prefix``."""
+        return np.array([code for value, code in list(self._codes.items()) if value and value.startswith(prefix)],
+                        dtype=np.int32)
+
+
+class _CertBits:
+    """Certification codes ↔ bit numbers: a document's certifications are one integer."""
+
+    def __init__(self):
+        self._bits: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def bits(self, text: str) -> int:
+        value = 0
+        for code in text.split():
+            bit = self._bits.get(code)
+            if bit is None:
+                with self._lock:
+                    bit = self._bits.setdefault(code, len(self._bits))
+            if bit < 63:
+                value |= 1 << bit
+        return value
+
+    def bit(self, code: str) -> int | None:
+        bit = self._bits.get(code)
+        return bit if bit is not None and bit < 63 else None
+
+    def items(self) -> list[tuple[str, int]]:
+        return [(code, bit) for code, bit in list(self._bits.items()) if bit < 63]
+
+
+VOCABULARY = _Vocabulary()
+CERT_BITS = _CertBits()
+
+_LENGTH_TABLE = np.array([byte_to_length(i) for i in range(256)], dtype=np.float32)
+
+
+def _field_lengths(reader, fieldname: str, count: int) -> np.ndarray:
+    """Per-document lengths of a field, from Whoosh's one-byte length column."""
+    try:
+        column = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # pinned 2.7.4 internals
+    except AttributeError:  # pragma: no cover - another codec
+        column = None
+    if column is None:
+        return np.array([reader.doc_field_length(d, fieldname, 0) or 0 for d in range(count)], dtype=np.float32)
+    raw = np.fromiter((b or 0 for b in column), dtype=np.uint8, count=count)
+    return _LENGTH_TABLE[raw]
+
+
+class _SegmentData:
+    """Arrays of one immutable segment: columns, field lengths and a lexicon for suggestions."""
+
+    def __init__(self, reader):
+        self.count = reader.doc_count_all()
+        #: integer columns as they are; text columns as codes of the process-wide VOCABULARY
+        self.columns: dict[str, np.ndarray] = {}
+        raw_sku: list[str] = []
+        for name, kind in schemas.COLUMN_FIELDS.items():
+            values = list(reader.column_reader(name, translate=True)) if reader.has_column(name) else []
+            if len(values) != self.count:
+                values = ([b""] if kind is str else [0]) * self.count
+            if kind is not str:
+                self.columns[name] = np.array([int(v or 0) for v in values], dtype=np.int64)
+                continue
+            texts = [v.decode("utf-8") if isinstance(v, bytes) else (v or "") for v in values]
+            if name == schemas.SKU_KEY:
+                raw_sku = texts
+            elif name == schemas.CERTS:
+                self.columns[name] = np.array([CERT_BITS.bits(t) for t in texts], dtype=np.int64)
+            else:
+                self.columns[name] = VOCABULARY.codes(texts)
+                if name == schemas.HS:
+                    self.columns[HS_CHAPTER] = VOCABULARY.codes([t[:2] for t in texts])
+        self._sku_texts = raw_sku
+        self.lengths = {name: _field_lengths(reader, name, self.count) for name in (schemas.TITLE, schemas.TEXT)}
+        self.field_totals = {name: float(reader.field_length(name)) for name in (schemas.TITLE, schemas.TEXT)}
+        self._reader_terms = None
+        self._skus: dict[str, list[int]] | None = None
+
+    def sku_docs(self, key: str) -> list[int]:
+        """Local document numbers whose article number key is ``key``."""
+        if self._skus is None:
+            skus: dict[str, list[int]] = {}
+            for docnum, value in enumerate(self._sku_texts):
+                if value:
+                    skus.setdefault(value, []).append(docnum)
+            self._skus = skus
+        return self._skus.get(key, [])
+
+    def lexicon(self, reader) -> dict[str, int]:
+        """Title terms of this segment with their document frequency (built on first use)."""
+        if self._reader_terms is None:
+            terms = {}
+            for term, info in reader.iter_field(schemas.TITLE):
+                text = term.decode("utf-8") if isinstance(term, bytes) else term
+                terms[text] = info.doc_frequency()
+            self._reader_terms = terms
+        return self._reader_terms
+
+
+class _Generation:
+    """Everything derived from one searcher: global arrays, alive mask, caches of this generation."""
+
+    def __init__(self, searcher, segment_cache: OrderedDict):
+        self.searcher = searcher
+        reader = searcher.reader()
+        leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
+        self.leaves = []
+        names = [n for n in schemas.COLUMN_FIELDS if n != schemas.SKU_KEY] + [HS_CHAPTER]
+        parts: dict[str, list] = {name: [] for name in names}
+        lengths = {schemas.TITLE: [], schemas.TEXT: []}
+        alive_parts = []
+        totals = {schemas.TITLE: 0.0, schemas.TEXT: 0.0}
+        for leaf, offset in leaves:
+            if leaf.doc_count_all() == 0:
+                continue
+            segid = leaf.segment().segment_id() if hasattr(leaf, "segment") else f"leaf{id(leaf)}"
+            data = segment_cache.get(segid)
+            if data is None:
+                data = _SegmentData(leaf)
+                segment_cache[segid] = data
+                while len(segment_cache) > 64:
+                    segment_cache.popitem(last=False)
+            self.leaves.append((leaf, offset, segid, data))
+            for name in names:
+                parts[name].append(data.columns[name])
+            for name in lengths:
+                lengths[name].append(data.lengths[name])
+                totals[name] += data.field_totals[name]
+            alive = np.ones(data.count, dtype=bool)
+            if leaf.has_deletions():
+                deleted = np.fromiter(leaf.segment().deleted_docs(), dtype=np.int64)
+                alive[deleted] = False
+            alive_parts.append(alive)
+        self.size = sum(d.count for *_, d in self.leaves)
+        self.columns = {name: (np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64))
+                        for name, arrays in parts.items()}
+        self.lengths = {name: (np.concatenate(arrays) if arrays else np.zeros(0, np.float32))
+                        for name, arrays in lengths.items()}
+        self.alive = np.concatenate(alive_parts) if alive_parts else np.zeros(0, dtype=bool)
+        self.doc_count = int(self.alive.sum())
+        self.avg_length = {name: float(self.lengths[name][self.alive].mean()) if self.doc_count else 1.0
+                           for name in totals}
+        self.avg_length = {name: value or 1.0 for name, value in self.avg_length.items()}
+        self.filter_cache: OrderedDict = OrderedDict()
+
+    def cert_mask(self, code: str) -> np.ndarray:
+        """Documents holding certification ``code``."""
+        bit = CERT_BITS.bit(code)
+        if bit is None:
+            return np.zeros(self.size, dtype=bool)
+        return (self.columns[schemas.CERTS] & (1 << bit)) != 0
+
+
+# ----------------------------------------------------------------------------- the index
+
+
+class ProductIndex:
+    """The product index under ``root``: open it, apply changes, search it, rebuild it."""
+
+    def __init__(self, root: str | os.PathLike, *, create: bool = True, result_cache_size: int = 512,
+                 postings_cache_postings: int = 8_000_000):
+        self.root = Path(root)
+        self.schema = schemas.product_schema()
+        self._lock = threading.RLock()
+        self._ix = None
+        self._gen_dir: str | None = None
+        self._searcher = None
+        self._generation: _Generation | None = None
+        self._segment_cache: OrderedDict = OrderedDict()
+        self._postings: OrderedDict = OrderedDict()
+        self._postings_size = 0
+        self._postings_limit = postings_cache_postings
+        self._results: OrderedDict = OrderedDict()
+        self._results_limit = result_cache_size
+        self._analyzer = chinese_analyzer()
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if self._current_name() is None:
+                self._swap_in(self._new_generation(cursor=0))
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def _current_name(self) -> str | None:
+        try:
+            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return name if name and (self.root / name).is_dir() else None
+
+    def _new_generation(self, cursor: int) -> Path:
+        """An empty Whoosh index in a fresh directory (not yet current)."""
+        name = f"gen-{time.time_ns():020d}-{uuid.uuid4().hex[:6]}"  # names sort by creation
+        path = self.root / name
+        path.mkdir(parents=True)
+        whoosh_index.create_in(str(path), self.schema)
+        _write_cursor(path, cursor)
+        return path
+
+    def _swap_in(self, path: Path) -> None:
+        """Make ``path`` the current generation, atomically for every process; keep the previous one
+        (searchers in other processes may still read it) and delete older ones."""
+        previous = self._current_name()
+        tmp = self.root / f".{CURRENT}.{uuid.uuid4().hex}"
+        tmp.write_text(path.name, encoding="utf-8")
+        os.replace(tmp, self.root / CURRENT)
+        keep = {path.name, previous}
+        for old in self.root.glob("gen-*"):
+            if old.is_dir() and old.name not in keep and old.name < path.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    @property
+    def path(self) -> Path | None:
+        """The directory of the current generation."""
+        name = self._current_name()
+        return self.root / name if name else None
+
+    def exists(self) -> bool:
+        """Whether there is a current generation."""
+        return self._current_name() is not None
+
+    def _open_ix(self):
+        name = self._current_name()
+        if name is None:
+            raise FileNotFoundError(f"no search index under {self.root}")
+        if self._ix is None or name != self._gen_dir:
+            self._ix = whoosh_index.open_dir(str(self.root / name), schema=self.schema)
+            self._gen_dir = name
+            self._close_searcher()
+        return self._ix
+
+    def _close_searcher(self) -> None:
+        if self._searcher is not None:
+            try:
+                self._searcher.close()
+            except Exception:  # pragma: no cover - best effort: its files may already be gone
+                logger.debug("closing a searcher failed", exc_info=True)
+        self._searcher = None
+        self._generation = None
+
+    # -- cursor -------------------------------------------------------------------------------
+
+    @property
+    def cursor(self) -> int:
+        """The id of the last change log row applied to the current generation."""
+        path = self.path
+        return _read_cursor(path) if path else 0
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def apply(self, upserts: Iterable[ProductRecord] = (), deletes: Iterable[int] = (), cursor: int | None = None,
+              timeout: float = 5.0) -> bool:
+        """Apply a batch in one commit: add or replace ``upserts``, remove ``deletes``.
+
+        Waits up to ``timeout`` seconds for the write lock; returns False (nothing applied) when
+        another process keeps it. Idempotent: applying the same batch twice gives the same index.
+        """
+        with self._lock:
+            ix = self._open_ix()
+            gen_path = self.root / self._gen_dir
+        try:
+            writer = SegmentWriter(ix, timeout=timeout, delay=0.05)
+        except LockError:
+            return False
+        latest = {record.id: record for record in upserts}  # the last version of each wins
+        gone = set(latest) | {int(i) for i in deletes}
+        with writer:
+            for docnum in self._docnums_for(writer, gone):
+                writer.delete_document(docnum)
+            for record in latest.values():
+                writer.add_document(**to_document(record))
+        if cursor is not None:
+            _write_cursor(gen_path, max(cursor, _read_cursor(gen_path)))
+        return True
+
+    def _docnums_for(self, writer, product_ids: set[int]) -> list[int]:
+        """The writer's document numbers of these product ids (ids are a column, not a term)."""
+        if not product_ids:
+            return []
+        wanted = np.fromiter(product_ids, dtype=np.int64, count=len(product_ids))
+        found: list[int] = []
+        offset = 0
+        for segment in writer.segments:
+            segid = segment.segment_id()
+            with self._lock:
+                data = self._segment_cache.get(segid)
+            if data is None:
+                reader = SegmentReader(writer.storage, writer.schema, segment)
+                try:
+                    data = _SegmentData(reader)
+                finally:
+                    reader.close()
+                with self._lock:
+                    self._segment_cache[segid] = data
+            hits = np.flatnonzero(np.isin(data.columns[schemas.ID], wanted))
+            found.extend(int(offset + d) for d in hits if not segment.is_deleted(int(d)))
+            offset += segment.doc_count_all()
+        return found
+
+    def rebuild(self, records: Iterable[ProductRecord], cursor: int = 0, *, progress=None,
+                limitmb: int = 256) -> dict:
+        """Build a complete new generation from ``records`` and swap it in; searches keep working meanwhile."""
+        started = time.perf_counter()
+        path = self._new_generation(cursor=cursor)
+        ix = whoosh_index.open_dir(str(path), schema=self.schema)
+        count = 0
+        writer = None
+        try:
+            for record in records:
+                if writer is None:
+                    writer = ix.writer(limitmb=limitmb)
+                writer.add_document(**to_document(record))
+                count += 1
+                if progress and count % 1000 == 0:
+                    progress(count)
+                if count % REBUILD_SEGMENT_DOCS == 0:
+                    # One segment per chunk, built in memory: Whoosh's external sort (pickled runs
+                    # merged through heapq) made a single 100k segment take 250 s instead of ~100.
+                    # The engine reads segments side by side, so several segments cost queries nothing.
+                    writer.commit(merge=False)
+                    writer = None
+            if writer is not None:
+                writer.commit(merge=False)
+                writer = None
+        except BaseException:
+            if writer is not None:
+                writer.cancel()
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        _write_cursor(path, cursor)
+        self._swap_in(path)
+        with self._lock:
+            self._open_ix()
+        return {"docs": count, "seconds": time.perf_counter() - started, "path": str(path)}
+
+    def optimize(self, timeout: float = 60.0) -> bool:
+        """Merge every segment into one (command line only: it takes a while on a large index)."""
+        with self._lock:
+            ix = self._open_ix()
+        try:
+            writer = SegmentWriter(ix, timeout=timeout, delay=0.1)
+        except LockError:
+            return False
+        writer.commit(optimize=True)
+        return True
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _current(self) -> _Generation:
+        """The generation to search: reopened when another process committed or swapped."""
+        ix = self._open_ix()
+        if self._searcher is None:
+            self._searcher = ix.searcher()
+            self._generation = None
+        elif not self._searcher.up_to_date():
+            self._searcher = self._searcher.refresh()
+            self._generation = None
+        if self._generation is None:
+            self._generation = _Generation(self._searcher, self._segment_cache)
+        return self._generation
+
+    def generation_key(self) -> tuple:
+        """Identifies what a search would read: the current directory and its Whoosh generation."""
+        with self._lock:
+            gen = self._current()
+            return (self._gen_dir, gen.searcher.reader().generation())
+
+    def _postings_for(self, gen: _Generation, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """Global (docnum, weight) arrays of a term over every segment of the generation."""
+        ids_parts, weight_parts = [], []
+        for leaf, offset, segid, _data in gen.leaves:
+            key = (segid, fieldname, term)
+            cached = self._postings.get(key)
+            if cached is None:
+                cached = _read_postings(leaf, fieldname, term)
+                self._postings[key] = cached
+                self._postings_size += len(cached[0]) + 1
+                while self._postings_size > self._postings_limit and self._postings:
+                    _key, (old_ids, _w) = self._postings.popitem(last=False)
+                    self._postings_size -= len(old_ids) + 1
+            else:
+                self._postings.move_to_end(key)
+            ids, weights = cached
+            if len(ids):
+                ids_parts.append(ids.astype(np.int64) + offset)
+                weight_parts.append(weights)
+        if not ids_parts:
+            return np.zeros(0, dtype=np.int64), _EMPTY_WEIGHTS
+        if len(ids_parts) == 1:
+            return ids_parts[0], weight_parts[0]
+        return np.concatenate(ids_parts), np.concatenate(weight_parts)
+
+    def _term_scores(self, gen: _Generation, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(mask, score) dense arrays of one term: present in TEXT; BM25 on TEXT plus boosted TITLE."""
+        size = gen.size
+        mask = np.zeros(size, dtype=bool)
+        score = np.zeros(size, dtype=np.float32)
+        n = max(gen.doc_count, 1)
+        for fieldname, boost in ((schemas.TEXT, 1.0), (schemas.TITLE, TITLE_BOOST)):
+            ids, weights = self._postings_for(gen, fieldname, term)
+            if len(ids):
+                live = gen.alive[ids]  # deleted documents count for nothing, so scores never depend on merges
+                ids, weights = ids[live], weights[live]
+            if not len(ids):
+                continue
+            if fieldname == schemas.TEXT:
+                mask[ids] = True
+            df = len(ids)
+            idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+            lengths = gen.lengths[fieldname][ids]
+            norm = BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / gen.avg_length[fieldname])
+            score[ids] += (boost * idf * (weights * (BM25_K1 + 1)) / (weights + norm)).astype(np.float32)
+        return mask, score
+
+    def _match(self, gen: _Generation, parsed: ParsedQuery, relaxed: bool = False):
+        """(mask, score) of the parsed query; ``relaxed``: documents matching all but one concept."""
+        size = gen.size
+        concept_masks = []
+        total_score = np.zeros(size, dtype=np.float32)
+        for concept in parsed.concepts:
+            c_mask = np.zeros(size, dtype=bool)
+            c_score = np.zeros(size, dtype=np.float32)
+            for alternative in concept:
+                if len(alternative) == 1 and any(ch.isdigit() for ch in alternative[0]):
+                    sku_docs = self._sku_docs(gen, alternative[0])
+                    if len(sku_docs):
+                        c_mask[sku_docs] = True
+                        c_score[sku_docs] = np.maximum(c_score[sku_docs], SKU_SCORE)
+                a_mask = np.ones(size, dtype=bool)
+                a_score = np.zeros(size, dtype=np.float32)
+                for term in alternative:
+                    t_mask, t_score = self._term_scores(gen, term)
+                    a_mask &= t_mask
+                    a_score += t_score
+                a_score[~a_mask] = 0
+                c_mask |= a_mask
+                np.maximum(c_score, a_score, out=c_score)
+            concept_masks.append(c_mask)
+            total_score += c_score
+        if concept_masks:
+            if relaxed and len(concept_masks) > 1:
+                counts = np.sum(concept_masks, axis=0)
+                mask = counts >= len(concept_masks) - 1
+            else:
+                mask = np.logical_and.reduce(concept_masks)
+        else:
+            mask = np.ones(size, dtype=bool)
+        for phrase in parsed.phrases:
+            phrase_docs = self._phrase_docs(gen, phrase)
+            p_mask = np.zeros(size, dtype=bool)
+            if len(phrase_docs):
+                p_mask[phrase_docs] = True
+            mask &= p_mask
+            for term in phrase:
+                total_score += self._term_scores(gen, term)[1]
+        for alternative in parsed.excluded:
+            unwanted = np.ones(size, dtype=bool)
+            for term in alternative:
+                unwanted &= self._term_scores(gen, term)[0]
+            mask &= ~unwanted
+        return mask, total_score
+
+    def _sku_docs(self, gen: _Generation, term: str) -> np.ndarray:
+        key = schemas.sku_key(term)
+        docs = [offset + d for _leaf, offset, _segid, data in gen.leaves for d in data.sku_docs(key)]
+        return np.asarray(docs, dtype=np.int64)
+
+    def _phrase_docs(self, gen: _Generation, terms: tuple[str, ...]) -> np.ndarray:
+        """Documents whose title has the terms in this order (or as one compound word: the
+        analyzer indexes 不锈钢保温杯 at one position, so the phrase 不锈钢 保温杯 is that word)."""
+        query = wq.Phrase(schemas.TITLE, list(terms))
+        docs = set(gen.searcher.docs_for_query(query))
+        if all(not term.isascii() for term in terms):
+            ids, _weights = self._postings_for(gen, schemas.TITLE, "".join(terms))
+            docs.update(int(d) for d in ids)
+        arr = np.fromiter(docs, dtype=np.int64, count=len(docs))
+        return arr[gen.alive[arr]] if len(arr) else arr
+
+    def _filter_mask(self, gen: _Generation, filters: Filters) -> np.ndarray:
+        cached = gen.filter_cache.get(filters)
+        if cached is not None:
+            return cached
+        cols = gen.columns
+        mask = gen.alive.copy()
+        for name, wanted in ((schemas.CATEGORY, filters.category), (schemas.PROVINCE, filters.province),
+                             (schemas.CITY, filters.city)):
+            if wanted:
+                code = VOCABULARY.code(wanted)
+                mask &= cols[name] == (code if code is not None else -1)
+        if filters.hs_prefix:
+            mask &= np.isin(cols[schemas.HS], VOCABULARY.prefixed(filters.hs_prefix))
+        if filters.certification:
+            mask &= gen.cert_mask(filters.certification)
+        price = cols[schemas.PRICE]
+        if filters.price_min_fen is not None:
+            mask &= (price >= filters.price_min_fen)
+        if filters.price_max_fen is not None:
+            mask &= (price >= 0) & (price <= filters.price_max_fen)
+        if filters.moq_max is not None:
+            mask &= cols[schemas.MOQ] <= filters.moq_max
+        for name, wanted in ((schemas.TARIFF_HIT, filters.tariff_hit), (schemas.DOMESTIC_READY, filters.domestic_ready),
+                             (schemas.VERIFIED, filters.verified)):
+            if wanted is not None:
+                mask &= cols[name] == int(wanted)
+        if filters.company_id is not None:
+            mask &= cols[schemas.COMPANY] == filters.company_id
+        gen.filter_cache[filters] = mask
+        while len(gen.filter_cache) > 256:
+            gen.filter_cache.popitem(last=False)
+        return mask
+
+    def _facets(self, gen: _Generation, docs: np.ndarray) -> dict:
+        facets: dict[str, list] = {}
+        values = VOCABULARY.values
+        for name in (schemas.CATEGORY, HS_CHAPTER, schemas.PROVINCE):
+            counts = np.bincount(gen.columns[name][docs], minlength=1) if len(docs) else np.zeros(1, dtype=np.int64)
+            pairs = [(values[code], int(counts[code])) for code in np.flatnonzero(counts) if values[code]]
+            facets[name] = sorted(pairs, key=lambda p: (-p[1], p[0]))
+        certs = gen.columns[schemas.CERTS][docs]
+        cert_counts = []
+        for code, bit in CERT_BITS.items():
+            count = int(np.count_nonzero(certs & (1 << bit)))
+            if count:
+                cert_counts.append((code, count))
+        facets[schemas.CERTS] = sorted(cert_counts, key=lambda p: (-p[1], p[0]))
+        for name in (schemas.TARIFF_HIT, schemas.DOMESTIC_READY, schemas.VERIFIED):
+            facets[name] = [("1", int(gen.columns[name][docs].sum()))]
+        companies, counts = np.unique(gen.columns[schemas.COMPANY][docs], return_counts=True)
+        order = np.lexsort((companies, -counts))
+        facets[schemas.COMPANY] = [(str(int(companies[i])), int(counts[i])) for i in order]
+        return facets
+
+    def search(self, request: SearchQuery) -> SearchResults:
+        """Run a search. Never raises on user input: odd text and odd pages come back as notices."""
+        started = time.perf_counter()
+        per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
+        page = max(int(request.page or 1), 1)
+        sort = request.sort if request.sort in SORTS else "relevance"
+        with self._lock:
+            gen = self._current()
+            key = (self._gen_dir, gen.searcher.reader().generation(), request.text, request.filters, sort, page,
+                   per_page, request.facets, request.highlight)
+            if request.use_cache:
+                cached = self._results.get(key)
+                if cached is not None:
+                    self._results.move_to_end(key)
+                    hit = _copy_results(cached)
+                    hit.from_cache = True
+                    hit.took_ms = (time.perf_counter() - started) * 1000
+                    return hit
+            results = self._search(gen, request, page, per_page, sort)
+            results.took_ms = (time.perf_counter() - started) * 1000
+            if request.use_cache:
+                self._results[key] = _copy_results(results)
+                while len(self._results) > self._results_limit:
+                    self._results.popitem(last=False)
+            return results
+
+    def _search(self, gen: _Generation, request: SearchQuery, page: int, per_page: int, sort: str) -> SearchResults:
+        parsed = parse(request.text)
+        notices = list(parsed.notices)
+        filter_mask = self._filter_mask(gen, request.filters)
+        if parsed.is_empty and not parsed.excluded:
+            mask, score = filter_mask, None
+            if sort == "relevance":
+                sort = "newest"
+        else:
+            text_mask, score = self._match(gen, parsed)
+            mask = text_mask & filter_mask
+            if not mask.any() and len(parsed.concepts) > 1:
+                text_mask, score = self._match(gen, parsed, relaxed=True)
+                mask = text_mask & filter_mask
+                if mask.any():
+                    notices.append(NOTICE_RELAXED)
+        docs = np.flatnonzero(mask)
+        total = len(docs)
+        pages = max(1, math.ceil(total / per_page))
+        if page > pages:
+            if page > 1 and total:
+                notices.append(NOTICE_PAGE_CLAMPED)
+            page = pages
+        start = (page - 1) * per_page
+        order = self._order(gen, docs, score, sort, start + per_page)
+        page_docs = order[start:start + per_page]
+        terms = parsed.all_terms()
+        hits = []
+        stored = gen.searcher.stored_fields
+        for docnum in page_docs:
+            fields_ = stored(int(docnum))
+            title = fields_.get(schemas.TITLE, "")
+            hit = Hit(
+                id=int(fields_[schemas.ID]), score=float(score[docnum]) if score is not None else 0.0,
+                sku=fields_.get(schemas.SKU, ""), company_id=int(gen.columns[schemas.COMPANY][docnum]), title=title,
+            )
+            if request.highlight and terms:
+                marked = highlight(title, terms, analyzer=self._analyzer)
+                if marked:
+                    hit.highlights[schemas.TITLE] = marked
+            hits.append(hit)
+        facets = self._facets(gen, docs) if request.facets else {}
+        suggestion = None
+        if parsed.concepts:
+            suggestion = self._suggest(gen, parsed)
+        return SearchResults(total=total, hits=hits, page=page, per_page=per_page, facets=facets,
+                             suggestion=suggestion, terms=terms, notices=tuple(notices), query_text=parsed.text)
+
+    def _order(self, gen: _Generation, docs: np.ndarray, score, sort: str, needed: int) -> np.ndarray:
+        """The first ``needed`` of ``docs`` in the requested order (ties broken by newest, then id)."""
+        if not len(docs):
+            return docs
+        published = gen.columns[schemas.PUBLISHED][docs]
+        if sort == "relevance" and score is not None:
+            keys = (-published, -score[docs])
+        elif sort in ("price_asc", "price_desc"):
+            price = gen.columns[schemas.PRICE][docs].astype(np.float64)
+            price[price < 0] = np.inf  # unpriced last either way
+            keys = (-published, price if sort == "price_asc" else np.where(np.isinf(price), np.inf, -price))
+        else:
+            keys = (docs, -published)
+        if len(docs) > 4 * needed and needed < 1000 and sort == "relevance" and score is not None:
+            # Partial selection first: only documents scoring at least the needed-th best score
+            # (ties included, so pages never overlap) need the full sort.
+            scores = score[docs]
+            cutoff = -np.partition(-scores, needed - 1)[needed - 1]
+            sub = docs[scores >= cutoff]
+            sub_keys = (sub, -gen.columns[schemas.PUBLISHED][sub], -score[sub])
+            return sub[np.lexsort(sub_keys)]
+        return docs[np.lexsort((docs,) + keys)]
+
+    # -- did you mean -------------------------------------------------------------------------
+
+    def _suggest(self, gen: _Generation, parsed: ParsedQuery) -> str | None:
+        """A corrected query when some of the user's words (and all their synonyms) are unknown to the index."""
+        dead: list[str] = []
+        for concept in parsed.concepts:
+            known = any(all(len(self._postings_for(gen, schemas.TEXT, t)[0]) for t in alt) for alt in concept)
+            if not known:
+                dead.extend(concept[0])
+        if not dead:
+            return None
+        lexicon: dict[str, int] = {}
+        for leaf, _offset, _segid, data in gen.leaves:
+            for term, df in data.lexicon(leaf).items():
+                lexicon[term] = lexicon.get(term, 0) + df
+        if not lexicon:
+            return None
+        replacements: dict[str, str] = {}
+        covered: set[str] = set()
+        # whole runs of Chinese first: the segmenter splits a misspelled word (电饭褒 → 电饭 褒)
+        for run in _cjk_runs(parsed.text):
+            if len(run) < 2 or run in lexicon or not any(word in run for word in dead):
+                continue
+            best = self._first_alive(gen, _near(run, lexicon))
+            if best:
+                replacements[run] = best
+                covered.update(word for word in dead if word in run)
+        for word in dead:
+            if word in covered or not word.strip():
+                continue
+            if word.isascii() and len(word) < 4:
+                continue  # too short to guess from
+            candidates = [c for c in _near(word, lexicon) if not word.isascii() or c[:1] == word[:1]]
+            best = self._first_alive(gen, candidates)
+            if best:
+                replacements[word] = self._surface(gen, best) if best.isascii() else best
+        if not replacements:
+            return None
+        suggestion = parsed.text
+        for wrong, right in replacements.items():
+            at = suggestion.lower().find(wrong)
+            if at >= 0:
+                suggestion = suggestion[:at] + right + suggestion[at + len(wrong):]
+        return suggestion if suggestion != parsed.text else None
+
+    def _alive_title_docs(self, gen: _Generation, term: str) -> np.ndarray:
+        ids, _weights = self._postings_for(gen, schemas.TITLE, term)
+        return ids[gen.alive[ids]] if len(ids) else ids
+
+    def _first_alive(self, gen: _Generation, candidates: list[str]) -> str | None:
+        """The first candidate some live document has (lexicon counts include deleted ones)."""
+        for term in candidates[:20]:
+            if len(self._alive_title_docs(gen, term)):
+                return term
+        return None
+
+    def _surface(self, gen: _Generation, stem: str) -> str:
+        """A stemmed term as a title writes it ("kettl" → "kettle")."""
+        docs = self._alive_title_docs(gen, stem)
+        if len(docs):
+            title = gen.searcher.stored_fields(int(docs[0])).get(schemas.TITLE, "")
+            for token in self._analyzer(title, keeporiginal=True, mode="index"):
+                if token.text == stem and getattr(token, "original", None):
+                    return token.original.lower()
+        return stem
+
+    # -- maintenance --------------------------------------------------------------------------
+
+    def stored(self) -> dict[int, str]:
+        """Every indexed product id with its fingerprint (for ``check``)."""
+        with self._lock:
+            gen = self._current()
+            out = {}
+            for _docnum, fields_ in gen.searcher.reader().iter_docs():
+                out[int(fields_[schemas.ID])] = fields_.get(schemas.FINGERPRINT, "")
+            return out
+
+    def check(self, expected: dict[int, str]) -> dict:
+        """Compare the index with ``expected`` (id → fingerprint): missing, extra and stale ids."""
+        actual = self.stored()
+        missing = sorted(set(expected) - set(actual))
+        extra = sorted(set(actual) - set(expected))
+        stale = sorted(i for i in set(expected) & set(actual) if expected[i] != actual[i])
+        return {"missing": missing, "extra": extra, "stale": stale, "indexed": len(actual), "expected": len(expected)}
+
+    def status(self) -> dict:
+        """Documents, segments, size on disk, generation and cursor of the current index."""
+        with self._lock:
+            gen = self._current()
+            path = self.root / self._gen_dir
+            size = sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+            reader = gen.searcher.reader()
+            segments = len(gen.leaves)
+            return {
+                "path": str(path), "doc_count": gen.doc_count, "deleted": gen.size - gen.doc_count,
+                "segments": segments, "size_bytes": size, "generation": reader.generation() or 0,
+                "cursor": _read_cursor(path), "locked": _is_locked(path),
+            }
+
+    def company_doc_ids(self, company_id: int) -> list[int]:
+        """Ids of the indexed products of one company (to drop them when the company is gone)."""
+        with self._lock:
+            gen = self._current()
+            docs = np.flatnonzero(gen.alive & (gen.columns[schemas.COMPANY] == company_id))
+            return [int(i) for i in gen.columns[schemas.ID][docs]]
+
+    def is_locked(self) -> bool:
+        """Whether a writer holds the lock now."""
+        path = self.path
+        return bool(path) and _is_locked(path)
+
+    def close(self) -> None:
+        """Release the searcher and files."""
+        with self._lock:
+            self._close_searcher()
+            self._ix = None
+            self._gen_dir = None
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _copy_results(results: SearchResults) -> SearchResults:
+    return SearchResults(
+        total=results.total, hits=[Hit(h.id, h.score, h.sku, h.company_id, h.title, dict(h.highlights))
+                                   for h in results.hits],
+        page=results.page, per_page=results.per_page, facets={k: list(v) for k, v in results.facets.items()},
+        suggestion=results.suggestion, terms=results.terms, notices=results.notices, query_text=results.query_text,
+        took_ms=results.took_ms,
+    )
+
+
+def _write_cursor(path: Path, cursor: int) -> None:
+    tmp = path / f".{CURSOR_FILE}.{uuid.uuid4().hex}"
+    tmp.write_text(json.dumps({"cursor": int(cursor)}), encoding="utf-8")
+    os.replace(tmp, path / CURSOR_FILE)
+
+
+def _read_cursor(path: Path) -> int:
+    try:
+        return int(json.loads((path / CURSOR_FILE).read_text(encoding="utf-8"))["cursor"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _is_locked(path: Path) -> bool:
+    storage = FileStorage(str(path))
+    lock = storage.lock("MAIN_WRITELOCK")
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+
+
+def _cjk_runs(text: str) -> list[str]:
+    runs, current = [], []
+    for ch in text:
+        if "\u4e00" <= ch <= "\u9fff":
+            current.append(ch)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
+def _edit_distance_at_most_one(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    if la == lb:
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    if la > lb:
+        a, b, la, lb = b, a, lb, la
+    # b is one longer: one insertion
+    i = 0
+    while i < la and a[i] == b[i]:
+        i += 1
+    return a[i:] == b[i + 1:]
+
+
+def _near(word: str, lexicon: dict[str, int]) -> list[str]:
+    """Lexicon terms one edit away from ``word``, most frequent first."""
+    length = len(word)
+    found = [(df, term) for term, df in lexicon.items()
+             if abs(len(term) - length) <= 1 and term != word and _edit_distance_at_most_one(word, term)]
+    return [term for _df, term in sorted(found, key=lambda pair: (-pair[0], pair[1]))]
