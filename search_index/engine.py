@@ -28,7 +28,8 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,8 @@ REBUILD_SEGMENT_DOCS = 10_000
 SKU_SCORE = 50.0
 CURRENT = "CURRENT"
 CURSOR_FILE = "cursor.json"
+#: the lock every change to the index takes (in the root: it spans generations)
+CHANGE_LOCK = "CHANGE"
 
 
 class IndexBusy(Exception):
@@ -382,6 +385,26 @@ class _Generation:
 # ----------------------------------------------------------------------------- the index
 
 
+class Batch:
+    """The change lock held (see ``ProductIndex.batch``): the cursor, and one commit of changes."""
+
+    def __init__(self, index: ProductIndex, ix, gen_path: Path, timeout: float):
+        self._index = index
+        self.ix = ix
+        self._gen_path = gen_path
+        self._timeout = timeout
+
+    @property
+    def cursor(self) -> int:
+        """The id of the last change applied to this generation."""
+        return _read_cursor(self._gen_path)
+
+    def apply(self, upserts: Iterable[ProductRecord] = (), deletes: Iterable[int] = (),
+              cursor: int | None = None) -> None:
+        """Write the changes in one Whoosh commit, then move the cursor (still under the lock)."""
+        self._index._write(self.ix, self._gen_path, list(upserts), list(deletes), cursor, self._timeout)
+
+
 class ProductIndex:
     """The product index under ``root``: open it, apply changes, search it, rebuild it."""
 
@@ -475,20 +498,47 @@ class ProductIndex:
 
     # -- writing ------------------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self, timeout: float = 5.0) -> Iterator[Batch]:
+        """Hold the index's change lock: read the cursor, read the database, apply, move the cursor.
+
+        Raises ``IndexBusy`` when another process keeps the lock past ``timeout`` seconds. Everything
+        a drain reads must be read *inside*: a drain that read before a newer drain applied would
+        otherwise write an older state over a newer one (and its cursor would hide the damage).
+        """
+        lock = FileStorage(str(self.root)).lock(CHANGE_LOCK)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while not lock.acquire(blocking=False):
+            if time.monotonic() >= deadline:
+                raise IndexBusy(f"the index under {self.root} is being changed by another process")
+            time.sleep(0.02)
+        try:
+            with self._lock:
+                ix = self._open_ix()
+                gen_path = self.root / self._gen_dir
+            yield Batch(self, ix, gen_path, timeout)
+        finally:
+            lock.release()
+
     def apply(self, upserts: Iterable[ProductRecord] = (), deletes: Iterable[int] = (), cursor: int | None = None,
               timeout: float = 5.0) -> bool:
         """Apply a batch in one commit: add or replace ``upserts``, remove ``deletes``.
 
-        Waits up to ``timeout`` seconds for the write lock; returns False (nothing applied) when
+        Waits up to ``timeout`` seconds for the change lock; returns False (nothing applied) when
         another process keeps it. Idempotent: applying the same batch twice gives the same index.
         """
-        with self._lock:
-            ix = self._open_ix()
-            gen_path = self.root / self._gen_dir
+        try:
+            with self.batch(timeout) as batch:
+                batch.apply(upserts, deletes, cursor)
+        except IndexBusy:
+            return False
+        return True
+
+    def _write(self, ix, gen_path: Path, upserts, deletes, cursor: int | None, timeout: float) -> None:
         try:
             writer = SegmentWriter(ix, timeout=timeout, delay=0.05)
-        except LockError:
-            return False
+        except LockError as error:
+            raise IndexBusy(str(error)) from error
         latest = {record.id: record for record in upserts}  # the last version of each wins
         gone = set(latest) | {int(i) for i in deletes}
         with writer:
@@ -498,7 +548,6 @@ class ProductIndex:
                 writer.add_document(**to_document(record))
         if cursor is not None:
             _write_cursor(gen_path, max(cursor, _read_cursor(gen_path)))
-        return True
 
     def _docnums_for(self, writer, product_ids: set[int]) -> list[int]:
         """The writer's document numbers of these product ids (ids are a column, not a term)."""
@@ -562,13 +611,15 @@ class ProductIndex:
 
     def optimize(self, timeout: float = 60.0) -> bool:
         """Merge every segment into one (command line only: it takes a while on a large index)."""
-        with self._lock:
-            ix = self._open_ix()
         try:
-            writer = SegmentWriter(ix, timeout=timeout, delay=0.1)
-        except LockError:
+            with self.batch(timeout) as batch:
+                try:
+                    writer = SegmentWriter(batch.ix, timeout=timeout, delay=0.1)
+                except LockError:
+                    return False
+                writer.commit(optimize=True)
+        except IndexBusy:
             return False
-        writer.commit(optimize=True)
         return True
 
     # -- reading ------------------------------------------------------------------------------
@@ -843,16 +894,17 @@ class ProductIndex:
             price[price < 0] = np.inf  # unpriced last either way
             keys = (-published, price if sort == "price_asc" else np.where(np.isinf(price), np.inf, -price))
         else:
-            keys = (docs, -published)
+            keys = (-published,)
         if len(docs) > 4 * needed and needed < 1000 and sort == "relevance" and score is not None:
             # Partial selection first: only documents scoring at least the needed-th best score
             # (ties included, so pages never overlap) need the full sort.
             scores = score[docs]
             cutoff = -np.partition(-scores, needed - 1)[needed - 1]
             sub = docs[scores >= cutoff]
-            sub_keys = (sub, -gen.columns[schemas.PUBLISHED][sub], -score[sub])
+            sub_keys = (gen.columns[schemas.ID][sub], -gen.columns[schemas.PUBLISHED][sub], -score[sub])
             return sub[np.lexsort(sub_keys)]
-        return docs[np.lexsort((docs,) + keys)]
+        # the product id breaks every tie: a document's number changes when it is rewritten, its id never
+        return docs[np.lexsort((gen.columns[schemas.ID][docs],) + keys)]
 
     # -- did you mean -------------------------------------------------------------------------
 
@@ -950,7 +1002,7 @@ class ProductIndex:
             return {
                 "path": str(path), "doc_count": gen.doc_count, "deleted": gen.size - gen.doc_count,
                 "segments": segments, "size_bytes": size, "generation": reader.generation() or 0,
-                "cursor": _read_cursor(path), "locked": _is_locked(path),
+                "cursor": _read_cursor(path), "locked": self.is_locked(),
             }
 
     def company_doc_ids(self, company_id: int) -> list[int]:
@@ -961,9 +1013,9 @@ class ProductIndex:
             return [int(i) for i in gen.columns[schemas.ID][docs]]
 
     def is_locked(self) -> bool:
-        """Whether a writer holds the lock now."""
+        """Whether a process is changing the index now (holds the change lock or Whoosh's writer lock)."""
         path = self.path
-        return bool(path) and _is_locked(path)
+        return _is_locked(self.root, CHANGE_LOCK) or bool(path and _is_locked(path, "MAIN_WRITELOCK"))
 
     def close(self) -> None:
         """Release the searcher and files."""
@@ -999,9 +1051,9 @@ def _read_cursor(path: Path) -> int:
         return 0
 
 
-def _is_locked(path: Path) -> bool:
+def _is_locked(path: Path, name: str) -> bool:
     storage = FileStorage(str(path))
-    lock = storage.lock("MAIN_WRITELOCK")
+    lock = storage.lock(name)
     if lock.acquire(blocking=False):
         lock.release()
         return False

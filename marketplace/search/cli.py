@@ -73,7 +73,7 @@ def worker_command(poll: float, once: bool):
     from marketplace.search import sync
 
     if once:
-        result = sync.drain(timeout=30.0)
+        result = sync.drain(timeout=30.0, force_report=True)
         click.echo(f"applied {result.applied} changes in {result.batches} batches; cursor {result.cursor}")
         if result.busy:
             click.echo("the index writer lock stayed busy; run again", err=True)

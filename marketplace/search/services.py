@@ -29,6 +29,7 @@ from search_index.engine import MAX_PAGE, NOTICE_PAGE_CLAMPED, NOTICE_RELAXED
 from search_index.highlight import highlight
 from search_index.query import (
     MAX_QUERY_CHARS,
+    NOTICE_NO_WORDS,
     NOTICE_ONLY_EXCLUSIONS,
     NOTICE_OPERATORS_IGNORED,
     NOTICE_TOO_MANY_WORDS,
@@ -52,6 +53,7 @@ NOTICE_MESSAGES = {
     NOTICE_OPERATORS_IGNORED: _l("AND, OR and NOT need words around them; they were ignored."),
     NOTICE_TOO_MANY_WORDS: _l("Your search had many words: only the first 12 were used."),
     NOTICE_ONLY_EXCLUSIONS: _l("Only excluded words were given: showing everything else."),
+    NOTICE_NO_WORDS: _l("Your search had no words to look for (signs like * and ? are not used): showing all products."),
     NOTICE_RELAXED: _l("No product matches every word: showing products that match all but one."),
     NOTICE_PAGE_CLAMPED: _l("That page does not exist: showing the last page."),
 }

@@ -39,7 +39,7 @@ from marketplace.catalog.models import CccStatus, Certification, PriceTier, Prod
 from marketplace.database import reading_only, utcnow
 from marketplace.extensions import db
 from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT, IndexChange, IndexReplica
-from search_index import ProductIndex, ProductRecord
+from search_index import IndexBusy, ProductIndex, ProductRecord
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,9 @@ logger = logging.getLogger(__name__)
 DRAIN_BATCH = 500
 #: replicas that have not reported for this long no longer hold back pruning
 REPLICA_TTL_DAYS = 7
+#: seconds between two reports of a process's cursor (each is a small write transaction)
+REPORT_EVERY_S = 10.0
+_last_report: dict = {}
 #: advisory lock key serialising change-log writers on PostgreSQL ("rtidx" in ASCII)
 _ADVISORY_KEY = 0x7274696478
 _local = threading.local()
@@ -278,54 +281,76 @@ def _product_ids_for(session: Session, index: ProductIndex, changes: list[tuple[
 
 
 def drain(index: ProductIndex | None = None, timeout: float = 5.0, batch: int = DRAIN_BATCH,
-          max_batches: int | None = None) -> DrainResult:
-    """Apply every logged change past the index's cursor; return what was done."""
+          max_batches: int | None = None, force_report: bool = False) -> DrainResult:
+    """Apply every logged change past the index's cursor; return what was done.
+
+    The replica's cursor is recorded in the database (and the log pruned) at most every
+    ``REPORT_EVERY_S`` seconds per process, or always with ``force_report``.
+    """
     index = index or get_index()
     result = DrainResult(cursor=index.cursor)
     _local.draining = True
     try:
         while max_batches is None or result.batches < max_batches:
-            cursor = index.cursor
-            with reading_only(), Session(db.engine) as session:
+            # Lock first, then read: what is applied is never older than what is already in the index.
+            with index.batch(timeout) as held, reading_only(), Session(db.engine) as session:
                 changes = session.execute(
                     sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id)
-                    .where(IndexChange.id > cursor).order_by(IndexChange.id).limit(batch)
+                    .where(IndexChange.id > held.cursor).order_by(IndexChange.id).limit(batch)
                 ).all()
                 if not changes:
                     break
                 upserts, deletes = records_for(session, _product_ids_for(session, index, changes))
-            last = changes[-1][0]
-            if not index.apply(upserts, deletes, cursor=last, timeout=timeout):
-                result.busy = True
-                break
+                session.rollback()  # end the read before the (slower) index commit
+                held.apply(upserts, deletes, cursor=changes[-1][0])
             result.applied += len(changes)
             result.batches += 1
-            result.cursor = last
+            result.cursor = changes[-1][0]
+    except IndexBusy:
+        result.busy = True  # the holder reads the log again after releasing the lock
     finally:
         _local.draining = False
-    if result.applied:
-        _report_cursor(index)
+    if result.applied and (force_report or time.monotonic() - _last_report.get(index.root, -1e9) >= REPORT_EVERY_S):
+        try:
+            _report_cursor(index)
+            _last_report[index.root] = time.monotonic()
+        except sa.exc.OperationalError:  # the database is busy: the next drain reports
+            logger.info("could not record the index cursor now; will retry", exc_info=True)
     return result
 
 
 def _report_cursor(index: ProductIndex) -> None:
-    """Record this replica's cursor and prune log rows every replica has applied."""
+    """Record this replica's cursor and prune log rows every replica has applied.
+
+    Best effort: on SQLite it waits at most a quarter second for the write lock (a caller's own
+    open write transaction, or a long import, must not stall a save); the next drain reports.
+    """
     cursor = index.cursor
     name = replica_name()
-    with Session(db.engine) as session:
-        replica = session.get(IndexReplica, name)
-        if replica is None:
-            session.add(IndexReplica(name=name, cursor=cursor, updated_at=utcnow()))
-        else:
-            replica.cursor = cursor
-            replica.updated_at = utcnow()
-        session.flush()
-        # replicas silent for a week are gone (a removed host must not keep the log forever)
-        floor = session.scalar(sa.select(sa.func.min(IndexReplica.cursor)).where(
-            IndexReplica.updated_at >= utcnow() - timedelta(days=REPLICA_TTL_DAYS)))
-        if floor:
-            session.execute(sa.delete(IndexChange).where(IndexChange.id <= floor))
-        session.commit()
+    with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.dbapi_connection.execute("PRAGMA busy_timeout=250")
+        try:
+            with Session(bind=connection) as session:
+                replica = session.get(IndexReplica, name)
+                if replica is None:
+                    session.add(IndexReplica(name=name, cursor=cursor, updated_at=utcnow()))
+                else:
+                    replica.cursor = cursor
+                    replica.updated_at = utcnow()
+                session.flush()
+                # replicas silent for a week are gone (a removed host must not keep the log forever)
+                floor = session.scalar(sa.select(sa.func.min(IndexReplica.cursor)).where(
+                    IndexReplica.updated_at >= utcnow() - timedelta(days=REPLICA_TTL_DAYS)))
+                if floor:
+                    session.execute(sa.delete(IndexChange).where(IndexChange.id <= floor))
+                session.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                timeout_ms = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000)
+                connection.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
 
 
 def pending_changes(index: ProductIndex | None = None) -> int:
@@ -346,7 +371,7 @@ def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, 
     logger.info("index worker draining into %s every %.2f s", index.root, poll_seconds)
     while stop is None or not stop.is_set():
         try:
-            drain(index, timeout=timeout)
+            drain(index, timeout=timeout, force_report=True)
         except Exception:
             logger.exception("drain failed; retrying")
             time.sleep(2)
@@ -364,6 +389,10 @@ def rebuild(index: ProductIndex | None = None, progress=None) -> dict:
         cursor = latest_change_id(session)
         stats = index.rebuild(iter_public_records(session), cursor=cursor, progress=progress)
     drain(index)
+    try:
+        _report_cursor(index)
+    except sa.exc.OperationalError:
+        logger.info("could not record the index cursor now; the next drain will", exc_info=True)
     return stats
 
 

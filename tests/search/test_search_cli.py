@@ -1,0 +1,173 @@
+"""``flask search products`` and ``flask index status|check|rebuild|optimize|worker`` as an operator sees them:
+output, JSON shape, exit codes, and the index back in step after a rebuild or a worker run."""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from marketplace.catalog.rows import PriceTierInput
+from marketplace.extensions import db
+from search_index import ProductIndex
+from tests.factories import make_company, make_product
+
+
+def product(company, title_zh, price_fen, moq=100, **fields) -> int:
+    """A published product priced ``price_fen`` at its MOQ."""
+    fields.setdefault("category", "small_appliances")
+    return make_product(company, title_zh=title_zh, moq=moq,
+                        price_tiers=[PriceTierInput(moq, price_fen), PriceTierInput(moq * 10, price_fen - 1)],
+                        **fields).id
+
+
+@pytest.fixture
+def goods(app):
+    """Two rice cookers in two provinces and a cup."""
+    with app.app_context():
+        guangdong = make_company(name_zh="美厨电器有限公司", province_code="440000", city_code="440300")
+        zhejiang = make_company(name_zh="甬佳家电有限公司", province_code="330000", city_code="330200")
+        return SimpleNamespace(
+            rice=product(guangdong, "智能电饭煲 3L", 8900, sku="RC-3L", title_en="Smart rice cooker"),
+            family=product(zhejiang, "家用电饭煲 5L", 15900, sku="RC-5L"),
+            cup=product(guangdong, "不锈钢保温杯", 2500, sku="CUP-1", category="kitchenware"),
+        )
+
+
+def search_json(runner, *args) -> dict:
+    result = runner.invoke(args=["search", "products", *args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_search_products_json_has_total_and_results(runner, goods):
+    data = search_json(runner, "电饭煲")
+    assert data["total"] == 2
+    assert {row["id"] for row in data["results"]} == {goods.rice, goods.family}
+    rice = next(row for row in data["results"] if row["id"] == goods.rice)
+    assert rice["sku"] == "RC-3L"
+    assert rice["title"] == "智能电饭煲 3L"
+    assert rice["company"] == "美厨电器有限公司"
+    assert rice["price_fen"] == 8900
+    assert isinstance(rice["score"], float) and rice["score"] > 0
+
+
+def test_search_products_plain_output_lists_the_products(runner, goods):
+    result = runner.invoke(args=["search", "products", "电饭煲"])
+    assert result.exit_code == 0, result.output
+    assert "2 products" in result.stdout
+    assert "RC-3L" in result.stdout and "¥89.00" in result.stdout and "[甬佳家电有限公司]" in result.stdout
+    assert "CUP-1" not in result.stdout
+
+
+@pytest.mark.parametrize("options, expected", [
+    (["--category", "kitchenware"], {"cup"}),
+    (["--price-min", "50", "--price-max", "100"], {"rice"}),
+    (["--price-min", "100"], {"family"}),
+    (["--province", "330000"], {"family"}),
+    (["--province", "440000"], {"rice", "cup"}),
+])
+def test_search_products_filters(runner, goods, options, expected):
+    data = search_json(runner, *options)
+    assert {row["id"] for row in data["results"]} == {getattr(goods, name) for name in expected}
+    assert data["total"] == len(expected)
+
+
+def test_search_products_limit_pages_the_results(runner, goods):
+    first = search_json(runner, "电饭煲", "--limit", "1", "--sort", "price_asc")
+    assert first["total"] == 2 and first["pages"] == 2
+    assert [row["id"] for row in first["results"]] == [goods.rice]
+    second = search_json(runner, "电饭煲", "--limit", "1", "--sort", "price_asc", "--page", "2")
+    assert [row["id"] for row in second["results"]] == [goods.family]
+
+
+def test_search_products_did_you_mean(runner, goods):
+    data = search_json(runner, "电饭褒")
+    assert data["total"] == 0 and data["suggestion"] == "电饭煲"
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--price-min", "abc"], "最低价必须是以元为单位的金额"),
+    (["--price-min", "200", "--price-max", "10"], "最低价高于最高价"),
+    (["--category", "nope"], "未知的类目"),
+    (["--page", "abc"], "页码从 1 开始"),
+    (["--sort", "cheapest"], "未知的排序方式"),
+])
+def test_search_products_bad_options_exit_2_with_a_message(runner, goods, options, message):
+    result = runner.invoke(args=["search", "products", "电饭煲", *options])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_search_products_bad_option_still_prints_json(runner, goods):
+    result = runner.invoke(args=["search", "products", "电饭煲", "--price-min", "abc", "--json"])
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["total"] == 2 and data["errors"]
+
+
+def test_search_products_limit_out_of_range_is_a_usage_error(runner, goods):
+    result = runner.invoke(args=["search", "products", "电饭煲", "--limit", "0"])
+    assert result.exit_code == 2
+    assert "--limit" in result.stderr
+
+
+def test_index_status(runner, goods):
+    result = runner.invoke(args=["index", "status"])
+    assert result.exit_code == 0, result.output
+    assert "documents:       3" in result.stdout
+    assert "pending changes: 0" in result.stdout
+    data = json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)
+    assert data["doc_count"] == 3 and data["pending_changes"] == 0
+
+
+def test_index_check_finds_drift_and_rebuild_fixes_it(app, runner, goods):
+    result = runner.invoke(args=["index", "check"])
+    assert result.exit_code == 0, result.output
+    assert "in step" in result.stdout
+    # break the index behind the change log's back, as another process could
+    assert ProductIndex(app.config["SEARCH_INDEX_DIR"]).apply(deletes=[goods.cup])
+    broken = runner.invoke(args=["index", "check"])
+    assert broken.exit_code == 1
+    assert f"missing: 1 ({goods.cup})" in broken.stdout
+    assert "flask index rebuild" in broken.stderr
+    assert search_json(runner, "保温杯")["total"] == 0
+    rebuilt = runner.invoke(args=["index", "rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "rebuilt: 3 products" in rebuilt.stdout
+    fixed = runner.invoke(args=["index", "check", "--json"])
+    assert fixed.exit_code == 0
+    assert json.loads(fixed.stdout)["missing"] == []
+    assert [row["id"] for row in search_json(runner, "保温杯")["results"]] == [goods.cup]
+
+
+def test_index_optimize(runner, goods):
+    result = runner.invoke(args=["index", "optimize"])
+    assert result.exit_code == 0, result.output
+    assert "optimized" in result.stdout
+    status = json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)
+    assert status["segments"] == 1 and status["doc_count"] == 3
+    assert search_json(runner, "电饭煲")["total"] == 2
+
+
+@pytest.fixture
+def worker_app(app_config, request):
+    """An app whose web side only logs changes: ``flask index worker`` applies them."""
+    app_config["SEARCH_DRAIN"] = "worker"
+    return request.getfixturevalue("app")
+
+
+def test_index_worker_once_applies_pending_changes(worker_app):
+    runner = worker_app.test_cli_runner()
+    with worker_app.app_context():
+        rice = product(make_company(), "智能电饭煲 3L", 8900)
+        db.session.commit()
+    assert search_json(runner, "电饭煲")["total"] == 0  # logged, not yet applied
+    status = json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)
+    assert status["pending_changes"] >= 1
+    result = runner.invoke(args=["index", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "applied" in result.stdout
+    assert [row["id"] for row in search_json(runner, "电饭煲")["results"]] == [rice]
+    assert json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)["pending_changes"] == 0
