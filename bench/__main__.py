@@ -6,7 +6,18 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import")
+BENCHMARKS = ("http", "import", "search")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """``10000,100000`` → (10000, 100000)."""
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}")
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"not a list of sizes: {text!r}")
+    return sizes
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -23,6 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL") or None,
                         help="also measure the import on this PostgreSQL database, in a temporary schema "
                              "(default: $BENCH_DATABASE_URL)")
+    parser.add_argument("--search-sizes", type=_sizes, default=(10_000, 100_000),
+                        help="catalog sizes of the search benchmark, comma separated (default 10000,100000)")
+    parser.add_argument("--search-queries", type=int, default=500,
+                        help="queries of the search benchmark's latency mix (default %(default)s)")
     parser.add_argument("--seed", type=int, default=2025, help="demo data seed (default %(default)s)")
     args = parser.parse_args(argv)
     chosen = args.only or BENCHMARKS
@@ -31,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if "import" in chosen:
         import_bench.run(rows=args.import_rows, seed=args.seed, postgres=args.postgres)
+        print()
+    if "search" in chosen:
+        from bench import search_bench  # imports the search engine: only when asked for
+
+        search_bench.run(sizes=args.search_sizes, queries=args.search_queries, seed=args.seed)
 
 
 if __name__ == "__main__":

@@ -140,6 +140,9 @@ def run(requests: int = DEFAULT_REQUESTS, companies: int = DEFAULT_COMPANIES, se
             measure(anonymous, "GET /companies/", "/companies/", requests),
             measure(anonymous, f"GET /companies/{company_id}", f"/companies/{company_id}", requests),
             measure(anonymous, "GET /account/login", "/account/login", requests),
+            measure(anonymous, "GET /search/?q=电饭锅 (facets)", "/search/?q=电饭锅", requests),
+            measure(anonymous, "GET /search/?q=rice cooker&sort=price_asc",
+                    "/search/?q=rice+cooker&sort=price_asc", requests),
         ]
         member = app.test_client()
         logged_in = log_in(member, EXPORTER_EMAIL, DEMO_PASSWORD)

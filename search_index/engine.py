@@ -62,6 +62,10 @@ BM25_K1 = 1.2
 TITLE_BOOST = 3.0
 #: documents per segment written by a rebuild
 REBUILD_SEGMENT_DOCS = 10_000
+#: at most this many words ending in a lone query character stand for it (灯 → 庭院灯, 吸顶灯 …)
+MAX_HEAD_EXPANSION = 64
+#: Chinese words shorter than this get no "did you mean"
+MIN_CJK_CORRECTION = 3
 #: the score of an exact article-number match (above any text match of one word)
 SKU_SCORE = 50.0
 CURRENT = "CURRENT"
@@ -373,6 +377,17 @@ class _Generation:
                            for name in totals}
         self.avg_length = {name: value or 1.0 for name, value in self.avg_length.items()}
         self.filter_cache: OrderedDict = OrderedDict()
+        self._title_lexicon: dict[str, int] | None = None
+
+    def title_lexicon(self) -> dict[str, int]:
+        """Title terms of every segment with their document counts (built on first use)."""
+        if self._title_lexicon is None:
+            lexicon: dict[str, int] = {}
+            for leaf, _offset, _segid, data in self.leaves:
+                for term, df in data.lexicon(leaf).items():
+                    lexicon[term] = lexicon.get(term, 0) + df
+            self._title_lexicon = lexicon
+        return self._title_lexicon
 
     def cert_mask(self, code: str) -> np.ndarray:
         """Documents holding certification ``code``."""
@@ -698,6 +713,7 @@ class ProductIndex:
         for concept in parsed.concepts:
             c_mask = np.zeros(size, dtype=bool)
             c_score = np.zeros(size, dtype=np.float32)
+            concept = self._with_heads(gen, concept)
             for alternative in concept:
                 if len(alternative) == 1 and any(ch.isdigit() for ch in alternative[0]):
                     sku_docs = self._sku_docs(gen, alternative[0])
@@ -737,6 +753,23 @@ class ProductIndex:
                 unwanted &= self._term_scores(gen, term)[0]
             mask &= ~unwanted
         return mask, total_score
+
+    def _with_heads(self, gen: _Generation, concept: tuple) -> tuple:
+        """A lone Chinese character (灯, 鞋, 锅) also means the indexed words it ends:
+
+        the segmenter keeps 庭院灯 or 运动鞋 whole, so the character itself is rarely a term and
+        "汽车 灯" would otherwise match no lamp at all.
+        """
+        singles = [alt[0] for alt in concept if len(alt) == 1 and len(alt[0]) == 1 and not alt[0].isascii()]
+        if not singles:
+            return concept
+        lexicon = gen.title_lexicon()
+        extra = []
+        for char in singles:
+            heads = sorted(((df, term) for term, df in lexicon.items() if len(term) > 1 and term.endswith(char)),
+                           reverse=True)[:MAX_HEAD_EXPANSION]
+            extra.extend((term,) for _df, term in heads)
+        return tuple(concept) + tuple(alt for alt in dict.fromkeys(extra) if alt not in concept)
 
     def _sku_docs(self, gen: _Generation, term: str) -> np.ndarray:
         key = schemas.sku_key(term)
@@ -917,17 +950,15 @@ class ProductIndex:
                 dead.extend(concept[0])
         if not dead:
             return None
-        lexicon: dict[str, int] = {}
-        for leaf, _offset, _segid, data in gen.leaves:
-            for term, df in data.lexicon(leaf).items():
-                lexicon[term] = lexicon.get(term, 0) + df
+        lexicon = gen.title_lexicon()
         if not lexicon:
             return None
         replacements: dict[str, str] = {}
         covered: set[str] = set()
         # whole runs of Chinese first: the segmenter splits a misspelled word (电饭褒 → 电饭 褒)
         for run in _cjk_runs(parsed.text):
-            if len(run) < 2 or run in lexicon or not any(word in run for word in dead):
+            # one edit in a word of one or two characters changes its meaning (家纺 → 家用): not offered
+            if len(run) < MIN_CJK_CORRECTION or run in lexicon or not any(word in run for word in dead):
                 continue
             best = self._first_alive(gen, _near(run, lexicon))
             if best:
@@ -936,7 +967,7 @@ class ProductIndex:
         for word in dead:
             if word in covered or not word.strip():
                 continue
-            if word.isascii() and len(word) < 4:
+            if len(word) < (4 if word.isascii() else MIN_CJK_CORRECTION):
                 continue  # too short to guess from
             candidates = [c for c in _near(word, lexicon) if not word.isascii() or c[:1] == word[:1]]
             best = self._first_alive(gen, candidates)

@@ -17,6 +17,7 @@ import pytest
 
 from search_index import SORTS, Filters, ProductIndex, ProductRecord, SearchQuery
 from search_index.query import parse
+from tests.search.test_query import random_queries  # the same fuzz strings as the parser's test
 
 T0 = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -862,36 +863,6 @@ def test_optimize_leaves_one_segment_and_the_same_results(index):
 
 
 # ============================================================================= never raises
-
-
-_ALPHABET = (
-    list("电饭煲锅不锈钢保温杯空调充电宝移动电源手机壳家用304ml")
-    + list("abcdefghijklmnopqrstuvwxyzKFRGW0123456789")
-    + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-    + list("\"\"\"''' \t\n　，。、；：？！（）【】《》“”")
-    + ["\x00", "\x07", "\u202e", "\u200b", "\ufeff", "😀", "é", "ß", "\U0002a6a5"]
-)
-_TOKENS = ["AND", "OR", "NOT", "and", "or", "not", "&&", "||", "或", "非", "-", "--", '"', "*", "?", "price:",
-           "title:", "(", ")", "KFR-35GW/26", "电饭煲", "rice cooker", "\\", "~2", "^3", "[1 TO 5]"]
-
-
-def random_queries(count: int, seed: int) -> list[str]:
-    """Deterministic random strings mixing CJK, ASCII punctuation, quotes and operators."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(count):
-        parts = []
-        for _ in range(rng.randint(0, 12)):
-            if rng.random() < 0.3:
-                parts.append(rng.choice(_TOKENS))
-            else:
-                parts.append("".join(rng.choice(_ALPHABET) for _ in range(rng.randint(1, 6))))
-            parts.append(rng.choice([" ", "", " ", "  "]))
-        text = "".join(parts)
-        if rng.random() < 0.02:
-            text = text * 400
-        out.append(text)
-    return out
 
 
 def test_random_text_never_raises(catalog):
