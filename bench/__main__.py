@@ -6,7 +6,7 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import", "search")
+BENCHMARKS = ("http", "import", "analysis", "search")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> None:
         print()
     if "import" in chosen:
         import_bench.run(rows=args.import_rows, seed=args.seed, postgres=args.postgres)
+        print()
+    if "analysis" in chosen:
+        from bench import analysis_bench  # jieba vs rjieba: jieba is a dev dependency only
+
+        analysis_bench.run(seed=args.seed)
         print()
     if "search" in chosen:
         from bench import search_bench  # imports the search engine: only when asked for

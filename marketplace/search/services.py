@@ -20,7 +20,7 @@ from marketplace.catalog import hs
 from marketplace.catalog.categories import CATEGORY_BY_CODE, CERTIFICATION_CODES, CERTIFICATION_KINDS
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.extensions import db
-from marketplace.i18n import _, _l, current_locale_code
+from marketplace.i18n import _, _l, current_locale_code, format_number
 from marketplace.regions import city as city_region
 from marketplace.regions import province as province_region
 from marketplace.search.sync import get_index
@@ -150,7 +150,8 @@ def _whole(raw, label, errors: list[str], low: int = 1, high: int = MAX_QUANTITY
         errors.append(_("%(field)s must be a whole number.", field=label))
         return None
     if not low <= value <= high:
-        errors.append(_("%(field)s must be between %(low)d and %(high)d.", field=label, low=low, high=high))
+        errors.append(_("%(field)s must be between %(low)s and %(high)s.", field=label, low=format_number(low),
+                        high=format_number(high)))
         return None
     return value
 
