@@ -2,9 +2,9 @@
 
 The interface is small on purpose (a second engine could stand behind it):
 
-- ``ProductRecord`` / ``to_document``: what is indexed (``schemas``);
-- ``ProductIndex(root)``: ``apply``, ``rebuild``, ``search``, ``check``, ``optimize``, ``status``
-  (``engine``);
+- ``IndexKind`` (``PRODUCTS``): a kind's record, schema and ``to_document`` (``schemas``);
+- ``SearchIndex(root, kind=…)`` / ``ProductIndex(root)``: ``apply``, ``rebuild``, ``search``,
+  ``check``, ``optimize``, ``status`` (``engine``);
 - ``SearchQuery``, ``Filters``, ``SearchResults``, ``Hit``: a search and its answer;
 - ``analysis`` (segmentation, synonyms) and ``highlight`` for callers that mark their own text.
 """
@@ -21,12 +21,13 @@ from search_index.engine import (  # noqa: E402
     Hit,
     IndexBusy,
     ProductIndex,
+    SearchIndex,
     SearchQuery,
     SearchResults,
 )
-from search_index.schemas import ProductRecord, to_document  # noqa: E402
+from search_index.schemas import KINDS, PRODUCTS, IndexKind, ProductRecord, to_document  # noqa: E402
 
 __all__ = [
-    "FACET_FIELDS", "SORTS", "Filters", "Hit", "IndexBusy", "ProductIndex", "ProductRecord", "SearchQuery",
-    "SearchResults", "to_document",
+    "FACET_FIELDS", "KINDS", "PRODUCTS", "SORTS", "Filters", "Hit", "IndexBusy", "IndexKind", "ProductIndex",
+    "ProductRecord", "SearchIndex", "SearchQuery", "SearchResults", "to_document",
 ]

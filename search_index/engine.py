@@ -47,7 +47,7 @@ from search_index import schemas
 from search_index.analysis import chinese_analyzer
 from search_index.highlight import highlight
 from search_index.query import ParsedQuery, parse
-from search_index.schemas import ProductRecord, to_document
+from search_index.schemas import ProductRecord
 
 logger = logging.getLogger(__name__)
 
@@ -403,7 +403,7 @@ class _Generation:
 class Batch:
     """The change lock held (see ``ProductIndex.batch``): the cursor, and one commit of changes."""
 
-    def __init__(self, index: ProductIndex, ix, gen_path: Path, timeout: float):
+    def __init__(self, index: SearchIndex, ix, gen_path: Path, timeout: float):
         self._index = index
         self.ix = ix
         self._gen_path = gen_path
@@ -420,13 +420,14 @@ class Batch:
         self._index._write(self.ix, self._gen_path, list(upserts), list(deletes), cursor, self._timeout)
 
 
-class ProductIndex:
-    """The product index under ``root``: open it, apply changes, search it, rebuild it."""
+class SearchIndex:
+    """The index of one kind under ``root``: open it, apply changes, search it, rebuild it."""
 
-    def __init__(self, root: str | os.PathLike, *, create: bool = True, result_cache_size: int = 512,
-                 postings_cache_postings: int = 8_000_000):
+    def __init__(self, root: str | os.PathLike, *, kind: schemas.IndexKind = schemas.PRODUCTS, create: bool = True,
+                 result_cache_size: int = 512, postings_cache_postings: int = 8_000_000):
         self.root = Path(root)
-        self.schema = schemas.product_schema()
+        self.kind = kind
+        self.schema = kind.schema()
         self._lock = threading.RLock()
         self._ix = None
         self._gen_dir: str | None = None
@@ -560,7 +561,7 @@ class ProductIndex:
             for docnum in self._docnums_for(writer, gone):
                 writer.delete_document(docnum)
             for record in latest.values():
-                writer.add_document(**to_document(record))
+                writer.add_document(**self.kind.to_document(record))
         if cursor is not None:
             _write_cursor(gen_path, max(cursor, _read_cursor(gen_path)))
 
@@ -600,7 +601,7 @@ class ProductIndex:
             for record in records:
                 if writer is None:
                     writer = ix.writer(limitmb=limitmb)
-                writer.add_document(**to_document(record))
+                writer.add_document(**self.kind.to_document(record))
                 count += 1
                 if progress and count % 1000 == 0:
                     progress(count)
@@ -1054,6 +1055,13 @@ class ProductIndex:
             self._close_searcher()
             self._ix = None
             self._gen_dir = None
+
+
+class ProductIndex(SearchIndex):
+    """The product index (the one kind there is so far)."""
+
+    def __init__(self, root: str | os.PathLike, **options):
+        super().__init__(root, kind=schemas.PRODUCTS, **options)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -15,6 +15,7 @@ engine instead of running Whoosh range queries.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from dataclasses import fields as fields_of
 from datetime import datetime
@@ -63,7 +64,8 @@ COMPANY = "company"
 #: hash of the record: ``index check`` compares it with the database's
 FINGERPRINT = "fingerprint"
 
-#: the column fields an engine loads into arrays, and whether each holds text or integers
+#: the column fields the engine loads into arrays, and whether each holds text or integers
+#: (every kind's schema uses these names; a kind without a value stores the default)
 COLUMN_FIELDS = {
     ID: int, SKU_KEY: str, CATEGORY: str, HS: str, PROVINCE: str, CITY: str, CERTS: str,
     PRICE: int, MOQ: int, TARIFF_HIT: int, DOMESTIC_READY: int, VERIFIED: int, PUBLISHED: int, COMPANY: int,
@@ -213,3 +215,26 @@ def to_document(record: ProductRecord) -> dict:
         COMPANY: record.company_id,
         FINGERPRINT: record.fingerprint(),
     }
+
+
+# ---------------------------------------------------------------------------- kinds
+
+
+@dataclass(frozen=True)
+class IndexKind:
+    """One kind of indexed object: everything the engine needs to know about it.
+
+    A kind's schema uses the field names above (ID, TITLE, TEXT, the columns); a kind that has
+    no value for a column (a procurement request has no SKU) stores the column's default. Adding
+    procurement requests is a ``RequestRecord``, a ``request_schema()``, a ``request_to_document()``
+    and one more ``IndexKind`` here; the engine, the drain and the commands take the kind.
+    """
+
+    name: str
+    schema: Callable[[], fields.Schema]
+    to_document: Callable[[object], dict]
+    record_type: type
+
+
+PRODUCTS = IndexKind(name="products", schema=product_schema, to_document=to_document, record_type=ProductRecord)
+KINDS = {PRODUCTS.name: PRODUCTS}

@@ -39,7 +39,7 @@ from marketplace.catalog.models import CccStatus, Certification, PriceTier, Prod
 from marketplace.database import reading_only, utcnow
 from marketplace.extensions import db
 from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT, IndexChange, IndexReplica
-from search_index import IndexBusy, ProductIndex, ProductRecord
+from search_index import PRODUCTS, IndexBusy, ProductIndex, ProductRecord
 
 logger = logging.getLogger(__name__)
 
@@ -63,15 +63,21 @@ def get_index() -> ProductIndex:
     app = current_app._get_current_object()
     index = app.extensions.get("search_index")
     if index is None:
-        index = ProductIndex(app.config["SEARCH_INDEX_DIR"])
+        index = ProductIndex(index_root(app))
         app.extensions["search_index"] = index
     return index
+
+
+def index_root(app=None) -> str:
+    """Where the product index lives: one directory per kind under ``SEARCH_INDEX_DIR``."""
+    app = app or current_app
+    return os.path.join(app.config["SEARCH_INDEX_DIR"], PRODUCTS.name)
 
 
 def replica_name(app=None) -> str:
     """This replica's name in ``index_replicas``: host and index directory."""
     app = app or current_app
-    return f"{socket.gethostname()}:{os.path.abspath(app.config['SEARCH_INDEX_DIR'])}"[:300]
+    return f"{socket.gethostname()}:{os.path.abspath(index_root(app))}"[:300]
 
 
 # ----------------------------------------------------------------------------- recording changes

@@ -9,6 +9,7 @@ import pytest
 
 from marketplace.catalog.rows import PriceTierInput
 from marketplace.extensions import db
+from marketplace.search import sync
 from search_index import ProductIndex
 from tests.factories import make_company, make_product
 
@@ -127,7 +128,7 @@ def test_index_check_finds_drift_and_rebuild_fixes_it(app, runner, goods):
     assert result.exit_code == 0, result.output
     assert "in step" in result.stdout
     # break the index behind the change log's back, as another process could
-    assert ProductIndex(app.config["SEARCH_INDEX_DIR"]).apply(deletes=[goods.cup])
+    assert ProductIndex(sync.index_root(app)).apply(deletes=[goods.cup])
     broken = runner.invoke(args=["index", "check"])
     assert broken.exit_code == 1
     assert f"missing: 1 ({goods.cup})" in broken.stdout

@@ -551,7 +551,7 @@ def test_searches_during_rebuild_never_fail_and_always_answer(inline_app):
         company = make_company()
         user = make_user(company=company)
         expected = {make_product(company, actor=user, title_zh=f"智能电饭煲 {i}型").id for i in range(20)}
-        root = inline_app.config["SEARCH_INDEX_DIR"]
+        root = sync.index_root(inline_app)
         assert found("电饭煲") == expected
 
     stop = threading.Event()
