@@ -42,6 +42,18 @@ def _max(length: int):
 PASSWORD_HELP = _l("At least %(min)d characters.", min=PASSWORD_MIN_LENGTH)
 
 
+def _new_password(label) -> PasswordField:
+    """A new password: required, at most PASSWORD_MAX_LENGTH, with the length hint (the service checks the rest)."""
+    return PasswordField(label, validators=[_required(), _max(PASSWORD_MAX_LENGTH)], description=PASSWORD_HELP,
+                         render_kw={"autocomplete": "new-password"})
+
+
+def _repeat_password(label, of: str) -> PasswordField:
+    """The same password again, compared with the field named ``of``."""
+    return PasswordField(label, validators=[_required(), EqualTo(of, message=PASSWORDS_DIFFER)],
+                         render_kw={"autocomplete": "new-password"})
+
+
 class RegistrationForm(RegionFormMixin, FlaskForm):
     """A company and its first user, in one form."""
 
@@ -65,13 +77,8 @@ class RegistrationForm(RegionFormMixin, FlaskForm):
                        render_kw={"autocomplete": "name"})
     email = EmailField(_l("E-mail address"), validators=[_required(), _max(EMAIL_MAX)],
                        render_kw={"autocomplete": "email"})
-    password = PasswordField(_l("Password"), validators=[_required(), _max(PASSWORD_MAX_LENGTH)],
-                             description=PASSWORD_HELP, render_kw={"autocomplete": "new-password"})
-    password_confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[_required(), EqualTo("password", message=PASSWORDS_DIFFER)],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password(_l("Password"))
+    password_confirm = _repeat_password(_l("Repeat the password"), of="password")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -104,13 +111,8 @@ class PasswordChangeForm(FlaskForm):
 
     current_password = PasswordField(_l("Current password"), validators=[_required()],
                                      render_kw={"autocomplete": "current-password"})
-    new_password = PasswordField(_l("New password"), validators=[_required(), _max(PASSWORD_MAX_LENGTH)],
-                                 description=PASSWORD_HELP, render_kw={"autocomplete": "new-password"})
-    new_password_confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[_required(), EqualTo("new_password", message=PASSWORDS_DIFFER)],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = _new_password(_l("New password"))
+    new_password_confirm = _repeat_password(_l("Repeat the new password"), of="new_password")
 
 
 class ResetRequestForm(FlaskForm):
@@ -122,13 +124,8 @@ class ResetRequestForm(FlaskForm):
 class NewPasswordForm(FlaskForm):
     """A new password, twice (password reset and accepting an invitation)."""
 
-    password = PasswordField(_l("New password"), validators=[_required(), _max(PASSWORD_MAX_LENGTH)],
-                             description=PASSWORD_HELP, render_kw={"autocomplete": "new-password"})
-    password_confirm = PasswordField(
-        _l("Repeat the new password"),
-        validators=[_required(), EqualTo("password", message=PASSWORDS_DIFFER)],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password(_l("New password"))
+    password_confirm = _repeat_password(_l("Repeat the new password"), of="password")
 
 
 class AcceptInvitationForm(FlaskForm):
@@ -136,13 +133,8 @@ class AcceptInvitationForm(FlaskForm):
 
     name = StringField(_l("Your name"), validators=[_required(), _max(USER_NAME_MAX)],
                        render_kw={"autocomplete": "name"})
-    password = PasswordField(_l("Password"), validators=[_required(), _max(PASSWORD_MAX_LENGTH)],
-                             description=PASSWORD_HELP, render_kw={"autocomplete": "new-password"})
-    password_confirm = PasswordField(
-        _l("Repeat the password"),
-        validators=[_required(), EqualTo("password", message=PASSWORDS_DIFFER)],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = _new_password(_l("Password"))
+    password_confirm = _repeat_password(_l("Repeat the password"), of="password")
 
 
 class InviteForm(FlaskForm):
