@@ -439,6 +439,14 @@ def test_navbar_search_box_on_every_kind_of_page(app, client, shop):
     assert re.search(r'id="navbar-q"[^>]*value="电饭煲"', page(client, q="电饭煲"))
 
 
+def test_home_page_offers_a_large_search_box_that_finds_products(client, shop):
+    html = client.get("/").get_data(as_text=True)
+    form = re.search(r'<form method="get" action="/search/"[^>]*data-testid="home-search">(.*?)</form>', html, re.S)
+    assert form and 'name="q"' in form.group(1)
+    # what that form submits finds the products (the synonym of the listed word)
+    assert re.search(r'data-testid="search-result" data-product-id="%d"' % shop.rice, page(client, q="电饭锅"))
+
+
 def test_search_pages_are_public_and_csp_clean(client, shop):
     response = client.get("/search/?q=电饭煲")
     assert response.status_code == 200
