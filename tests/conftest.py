@@ -112,6 +112,20 @@ def app(app_config, db_backend):
         db.engine.dispose()
 
 
+def fresh_app(app_config: dict, db_backend: str, tmp_path, name: str):
+    """Another app on an empty database (a new SQLite file, or the emptied PostgreSQL schema) and its own index."""
+    config = dict(app_config)
+    if db_backend == "sqlite":
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / (name + '.db')}"
+    config["SEARCH_INDEX_DIR"] = str(tmp_path / f"{name}-index")
+    application = create_app(config)
+    with application.app_context():
+        if db_backend == "postgresql":
+            db.drop_all()
+        db.create_all()
+    return application
+
+
 @pytest.fixture
 def client(app):
     """A test client (cookies kept between requests)."""

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 from stdnum.cn import uscc
 
-from marketplace import create_app, regions
+from marketplace import regions
 from marketplace.accounts.models import (
     Company,
     CompanyKind,
@@ -14,7 +14,7 @@ from marketplace.accounts.models import (
 )
 from marketplace.demo import DEMO_LOGIN_ROLES, DEMO_PASSWORD
 from marketplace.extensions import db
-from tests.conftest import login
+from tests.conftest import fresh_app, login
 
 LOAD = ["demo", "load", "--companies", "12"]
 
@@ -80,25 +80,12 @@ def test_demo_load_creates_companies_of_each_kind(app, runner):
         assert all(t.set_by_id == organizer.id and t.source_document for c in companies for t in c.tags)
 
 
-def _fresh_app(app_config, db_backend, tmp_path, name):
-    """Another app on an empty database (a new SQLite file, or the emptied PostgreSQL schema)."""
-    config = dict(app_config)
-    if db_backend == "sqlite":
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / (name + '.db')}"
-    fresh = create_app(config)
-    with fresh.app_context():
-        if db_backend == "postgresql":
-            db.drop_all()
-        db.create_all()
-    return fresh
-
-
 def test_demo_load_is_deterministic_for_a_seed(app, app_config, db_backend, runner, tmp_path):
     assert runner.invoke(args=LOAD).exit_code == 0
     with app.app_context():
         first = _snapshot()
         db.session.remove()
-    second_app = _fresh_app(app_config, db_backend, tmp_path, "second")
+    second_app = fresh_app(app_config, db_backend, tmp_path, "second")
     try:
         assert second_app.test_cli_runner().invoke(args=LOAD).exit_code == 0
         with second_app.app_context():
@@ -107,7 +94,7 @@ def test_demo_load_is_deterministic_for_a_seed(app, app_config, db_backend, runn
     finally:
         with second_app.app_context():
             db.engine.dispose()
-    third_app = _fresh_app(app_config, db_backend, tmp_path, "third")
+    third_app = fresh_app(app_config, db_backend, tmp_path, "third")
     try:
         result = third_app.test_cli_runner().invoke(args=[*LOAD, "--seed", "7"])
         assert result.exit_code == 0, result.output

@@ -6,7 +6,6 @@ from collections import Counter
 
 import sqlalchemy as sa
 
-from marketplace import create_app
 from marketplace.accounts.models import Company, CompanyKind
 from marketplace.catalog import hs
 from marketplace.catalog.categories import CATEGORY_BY_CODE, CERTIFICATION_CODES, UNITS
@@ -15,6 +14,7 @@ from marketplace.catalog.rows import PRODUCT_FIELDS, product_to_row
 from marketplace.demo import EXPORTER_EMAIL
 from marketplace.demo_products import INDUSTRY_CATEGORY, KINDS, bench_products
 from marketplace.extensions import db
+from tests.conftest import fresh_app
 
 LOAD = ["demo", "load", "--companies", "12", "--products", "120"]
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -75,24 +75,12 @@ def test_demo_products_belong_to_exporters_of_their_industry(app, runner):
         assert max(skus.values()) == 1
 
 
-def _fresh_app(app_config, db_backend, tmp_path, name):
-    config = dict(app_config)
-    if db_backend == "sqlite":
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / (name + '.db')}"
-    fresh = create_app(config)
-    with fresh.app_context():
-        if db_backend == "postgresql":
-            db.drop_all()
-        db.create_all()
-    return fresh
-
-
 def test_demo_products_are_deterministic_for_a_seed(app, app_config, db_backend, runner, tmp_path):
     assert runner.invoke(args=LOAD).exit_code == 0
     with app.app_context():
         first = _snapshot()
     for name, extra, same in (("again", [], True), ("other", ["--seed", "7"], False)):
-        other_app = _fresh_app(app_config, db_backend, tmp_path, name)
+        other_app = fresh_app(app_config, db_backend, tmp_path, name)
         try:
             result = other_app.test_cli_runner().invoke(args=[*LOAD, *extra])
             assert result.exit_code == 0, result.output
