@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import CompanyKind
 from marketplace.catalog import import_jobs, services
 from marketplace.catalog.models import ImportJob, ImportJobStatus, Product, ProductStatus
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from tests.conftest import csrf_token, login
 from tests.factories import make_company, make_user
@@ -304,6 +306,29 @@ def test_running_job_page_shows_a_progress_bar(app, exporter_client):
     assert "js/import.js" in html and "progress-bar" in html
     assert exporter_client.get(f"/catalog/import/{job_id}/progress").get_json() == {
         "status": "running", "processed": 0, "total": 1}
+
+
+def test_a_job_left_running_by_a_dead_process_shows_as_failed(app, exporter_client):
+    job_id = job_id_of(upload(exporter_client, csv_bytes([good_row("P-1")])))
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        job.status, job.to_create = ImportJobStatus.RUNNING, 1
+        job.started_at = utcnow() - timedelta(hours=2)  # its process died long ago: no thread runs it
+        db.session.commit()
+    assert exporter_client.get(f"/catalog/import/{job_id}/progress").get_json()["status"] == "failed"
+    html = exporter_client.get(f"/catalog/import/{job_id}").get_data(as_text=True)
+    assert "The import failed; nothing was written." in html
+    assert "The import was interrupted" in html
+    assert products(app) == {}
+
+
+def test_a_job_running_for_a_short_while_is_left_running(app, exporter_client):
+    job_id = job_id_of(upload(exporter_client, csv_bytes([good_row("P-1")])))
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        job.status, job.to_create, job.started_at = ImportJobStatus.RUNNING, 1, utcnow() - timedelta(minutes=2)
+        db.session.commit()
+    assert exporter_client.get(f"/catalog/import/{job_id}/progress").get_json()["status"] == "running"
 
 
 # ----------------------------------------------------------------------------- reports

@@ -26,6 +26,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -58,6 +59,9 @@ PREVIEW_ROWS = 100
 BACKGROUND_MIN_ROWS = 1000
 #: stored uploads older than this are deleted when a new file is uploaded
 KEEP_UPLOADS_DAYS = 7
+#: a job still "running" this long after it started lost its process (a 10,000-row import takes
+#: about 10 s): it is marked failed. Its one transaction never committed, so nothing was written.
+STALE_RUNNING_MINUTES = 30
 IMPORTS_FOLDER = "imports"
 
 
@@ -195,7 +199,32 @@ def get_import_job(actor: User, job_id: int) -> ImportJob:
     if job is None or not actor.is_authenticated or job.company_id != actor.company_id:
         raise NotFound(_l("This import does not exist."))
     services.check_can_edit_catalog(actor, job.company)
+    _fail_if_interrupted(job)
     return job
+
+
+def _fail_if_interrupted(job: ImportJob) -> None:
+    """A job left "running" by a process that died (restart, crash) becomes failed instead of running forever."""
+    if job.status is not ImportJobStatus.RUNNING or job.started_at is None:
+        return
+    with _PROGRESS_LOCK:
+        thread = _THREADS.get(job.id)
+    if thread is not None and thread.is_alive():
+        return
+    if utcnow() - job.started_at < timedelta(minutes=STALE_RUNNING_MINUTES):
+        return
+    job.status = ImportJobStatus.FAILED
+    job.error_message = str(_l("The import was interrupted (the server stopped while it ran). Nothing was written; "
+                               "please import the file again."))
+    job.processed = 0
+    job.finished_at = utcnow()
+    try:
+        db.session.commit()
+    except sa.exc.OperationalError:  # the database is busy: the next look marks it
+        db.session.rollback()
+        logger.info("could not mark the interrupted import job %s failed now", job.id)
+        return
+    logger.warning("import job %s was interrupted: marked failed", job.id)
 
 
 # validated files, kept for the next page (preview → commit → report) of the same job
