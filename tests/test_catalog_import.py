@@ -308,6 +308,21 @@ def test_running_job_page_shows_a_progress_bar(app, exporter_client):
         "status": "running", "processed": 0, "total": 1}
 
 
+def test_progress_of_a_job_running_in_another_worker_comes_from_the_database(app, exporter_client, db_backend):
+    job_id = job_id_of(upload(exporter_client, csv_bytes([good_row(f"W-{i}") for i in range(3)])))
+    with app.app_context():
+        job = db.session.get(ImportJob, job_id)
+        job.status, job.to_create = ImportJobStatus.RUNNING, 1200
+        db.session.commit()
+        import_jobs._set_progress(job_id, 600, 1200)  # the worker running it passes a multiple of 500
+        with import_jobs._PROGRESS_LOCK:
+            import_jobs._PROGRESS.clear()  # the poll is served by another worker: no count in memory
+    progress = exporter_client.get(f"/catalog/import/{job_id}/progress").get_json()
+    # PostgreSQL: the count was written to the job's row; SQLite (one process, the import holding the
+    # only write lock) keeps it in memory only
+    assert progress == {"status": "running", "processed": 600 if db_backend == "postgresql" else 0, "total": 1200}
+
+
 def test_a_job_left_running_by_a_dead_process_shows_as_failed(app, exporter_client):
     job_id = job_id_of(upload(exporter_client, csv_bytes([good_row("P-1")])))
     with app.app_context():

@@ -343,9 +343,29 @@ _THREADS: dict[int, threading.Thread] = {}
 _PROGRESS_LOCK = threading.Lock()
 
 
+#: rows between two progress writes to the database (PostgreSQL: other web workers poll it)
+PROGRESS_WRITE_EVERY = 500
+
+
 def _set_progress(job_id: int, done: int, total: int) -> None:
     with _PROGRESS_LOCK:
+        previous = _PROGRESS.get(job_id, (0, 0))[0]
         _PROGRESS[job_id] = (done, total)
+    if done // PROGRESS_WRITE_EVERY != previous // PROGRESS_WRITE_EVERY or (done == total and done != previous):
+        _store_progress(job_id, done)
+
+
+def _store_progress(job_id: int, done: int) -> None:
+    """Write the count to the job's row in its own short transaction, so that a poll served by another
+    web worker sees it. Not on SQLite: the import's transaction holds the database's only write lock,
+    and the embedded default runs one process, whose memory has the count."""
+    if db.engine.dialect.name == "sqlite":
+        return
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(processed=done))
+    except sa.exc.DBAPIError:  # progress is a courtesy: never fail the import for it
+        logger.info("could not store the progress of import job %s", job_id, exc_info=True)
 
 
 def _runs_inline(rows: int) -> bool:
