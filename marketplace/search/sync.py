@@ -45,6 +45,9 @@ logger = logging.getLogger(__name__)
 
 #: changes applied per writer commit
 DRAIN_BATCH = 500
+#: times a drain looks at the log again after releasing the lock (a change whose own drain found the
+#: lock busy is applied by the holder)
+DRAIN_ROUNDS = 3
 #: replicas that have not reported for this long no longer hold back pruning
 REPLICA_TTL_DAYS = 7
 #: seconds between two reports of a process's cursor (each is a small write transaction)
@@ -297,21 +300,28 @@ def drain(index: ProductIndex | None = None, timeout: float = 5.0, batch: int = 
     result = DrainResult(cursor=index.cursor)
     _local.draining = True
     try:
-        while max_batches is None or result.batches < max_batches:
-            # Lock first, then read: what is applied is never older than what is already in the index.
-            with index.batch(timeout) as held, reading_only(), Session(db.engine) as session:
-                changes = session.execute(
-                    sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id)
-                    .where(IndexChange.id > held.cursor).order_by(IndexChange.id).limit(batch)
-                ).all()
-                if not changes:
-                    break
-                upserts, deletes = records_for(session, _product_ids_for(session, index, changes))
-                session.rollback()  # end the read before the (slower) index commit
-                held.apply(upserts, deletes, cursor=changes[-1][0])
-            result.applied += len(changes)
-            result.batches += 1
-            result.cursor = changes[-1][0]
+        for _round in range(DRAIN_ROUNDS):
+            while max_batches is None or result.batches < max_batches:
+                # Lock first, then read: what is applied is never older than what is already in the index.
+                with index.batch(timeout) as held, reading_only(), Session(db.engine) as session:
+                    changes = session.execute(
+                        sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id)
+                        .where(IndexChange.id > held.cursor).order_by(IndexChange.id).limit(batch)
+                    ).all()
+                    if not changes:
+                        break
+                    upserts, deletes = records_for(session, _product_ids_for(session, index, changes))
+                    session.rollback()  # end the read before the (slower) index commit
+                    held.apply(upserts, deletes, cursor=changes[-1][0])
+                result.applied += len(changes)
+                result.batches += 1
+                result.cursor = changes[-1][0]
+            else:
+                break  # max_batches reached
+            # The lock is released: a change committed while we held it, whose own drain gave up
+            # waiting, is ours to apply. Look once more, outside the lock.
+            if not _has_pending(index.cursor):
+                break
     except IndexBusy:
         result.busy = True  # the holder reads the log again after releasing the lock
     finally:
@@ -357,6 +367,11 @@ def _report_cursor(index: ProductIndex) -> None:
                 connection.rollback()
                 timeout_ms = current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000)
                 connection.connection.dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+
+
+def _has_pending(cursor: int) -> bool:
+    with reading_only(), Session(db.engine) as session:
+        return session.scalar(sa.select(IndexChange.id).where(IndexChange.id > cursor).limit(1)) is not None
 
 
 def pending_changes(index: ProductIndex | None = None) -> int:
