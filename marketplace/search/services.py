@@ -18,7 +18,8 @@ from sqlalchemy.orm import selectinload
 from marketplace.accounts.models import Company, Verification
 from marketplace.catalog import hs
 from marketplace.catalog.categories import CATEGORY_BY_CODE, CERTIFICATION_CODES, CERTIFICATION_KINDS
-from marketplace.catalog.models import Product, ProductStatus
+from marketplace.catalog.models import Product
+from marketplace.catalog.services import is_publicly_visible
 from marketplace.extensions import db
 from marketplace.i18n import _, _l, current_locale_code, format_number
 from marketplace.regions import city as city_region
@@ -216,8 +217,8 @@ def parse_params(args) -> tuple[SearchParams, list[str]]:
 
 
 def _visible(products: dict[int, Product], ids: list[int]) -> list[Product]:
-    return [products[i] for i in ids if i in products and products[i].status is ProductStatus.PUBLISHED
-            and products[i].company.verification is Verification.VERIFIED]
+    """The found products buyers may see, in the engine's order (the index may lag a moment behind)."""
+    return [products[i] for i in ids if i in products and is_publicly_visible(products[i])]
 
 
 def _snippet(product: Product, terms: frozenset, english: bool) -> Markup | None:
@@ -338,18 +339,20 @@ def search_exporters(params: SearchParams, errors: list[str] | None = None) -> E
     companies = {c.id: c for c in db.session.scalars(
         sa.select(Company).where(Company.id.in_(company_ids), Company.verification == Verification.VERIFIED)
     )} if company_ids else {}
-    items = []
-    for value, count in chosen:
-        company = companies.get(int(value))
-        if company is None:
-            continue
-        top = index.search(SearchQuery(text=params.text, filters=replace(params.filters, company_id=company.id),
-                                       per_page=3, highlight=False))
-        top_ids = [hit.id for hit in top.hits]
-        found = {p.id: p for p in db.session.scalars(
-            sa.select(Product).where(Product.id.in_(top_ids)).options(selectinload(Product.company)))} \
-            if top_ids else {}
-        items.append(FoundExporter(company=company, matches=count, products=_visible(found, top_ids)))
+    # each exporter's best three from the index, then every one of them in a single query
+    top_ids = {
+        company_id: [hit.id for hit in index.search(SearchQuery(
+            text=params.text, filters=replace(params.filters, company_id=company_id), per_page=3,
+            highlight=False)).hits]
+        for company_id in companies
+    }
+    wanted = [pid for ids in top_ids.values() for pid in ids]
+    found = {p.id: p for p in db.session.scalars(
+        sa.select(Product).where(Product.id.in_(wanted)).options(selectinload(Product.company)))} if wanted else {}
+    items = [
+        FoundExporter(company=companies[int(value)], matches=count, products=_visible(found, top_ids[int(value)]))
+        for value, count in chosen if int(value) in companies
+    ]
     notices = [str(NOTICE_MESSAGES[code]) for code in results.notices if code in NOTICE_MESSAGES]
     return ExporterSearch(params=params, items=items, total=len(counts), page=page, pages=pages,
                           errors=list(errors or []), notices=notices, suggestion=results.suggestion)

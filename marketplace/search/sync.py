@@ -32,10 +32,11 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
 from sqlalchemy.orm import Session, selectinload
 
-from marketplace.accounts.models import Company, CompanyTag, TariffExposure, Verification
+from marketplace.accounts.models import Company, CompanyTag, TariffExposure
 from marketplace.catalog import hs
 from marketplace.catalog.categories import CATEGORY_BY_CODE
-from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product, ProductStatus
+from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product
+from marketplace.catalog.services import is_publicly_visible, public_products_query
 from marketplace.database import reading_only, utcnow
 from marketplace.extensions import db
 from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT, IndexChange, IndexReplica
@@ -189,10 +190,6 @@ def _hs_names(code: str | None) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _is_public(product: Product) -> bool:
-    return product.status is ProductStatus.PUBLISHED and product.company.verification is Verification.VERIFIED
-
-
 def product_record(product: Product, today: date | None = None, _labels_cache: dict | None = None) -> ProductRecord:
     """The index's view of a public product."""
     today = today or date.today()
@@ -241,7 +238,7 @@ def records_for(session: Session, product_ids: Iterable[int]) -> tuple[list[Prod
     records, found = [], set()
     for product in _load_products(session, wanted):
         found.add(product.id)
-        if _is_public(product):
+        if is_publicly_visible(product):
             records.append(product_record(product, _labels_cache=labels_cache))
     deletes = sorted(pid for pid in wanted if pid not in {r.id for r in records})
     return records, deletes
@@ -253,10 +250,8 @@ def iter_public_records(session: Session, batch: int = 1000) -> Iterator[Product
     last_id = 0
     while True:
         ids = session.scalars(
-            sa.select(Product.id).join(Company, Product.company_id == Company.id)
-            .where(Product.status == ProductStatus.PUBLISHED, Company.verification == Verification.VERIFIED,
-                   Product.id > last_id)
-            .order_by(Product.id).limit(batch)
+            public_products_query().with_only_columns(Product.id)
+            .where(Product.id > last_id).order_by(Product.id).limit(batch)
         ).all()
         if not ids:
             return

@@ -152,13 +152,6 @@ def test_index_optimize(runner, goods):
     assert search_json(runner, "电饭煲")["total"] == 2
 
 
-@pytest.fixture
-def worker_app(app_config, request):
-    """An app whose web side only logs changes: ``flask index worker`` applies them."""
-    app_config["SEARCH_DRAIN"] = "worker"
-    return request.getfixturevalue("app")
-
-
 def test_index_worker_once_applies_pending_changes(worker_app):
     runner = worker_app.test_cli_runner()
     with worker_app.app_context():

@@ -63,20 +63,6 @@ def log_rows(**where) -> list[tuple[int, str, int]]:
 
 
 @pytest.fixture
-def inline_app(app_config, request):
-    """An app that drains its own changes after each commit (the embedded default)."""
-    app_config["SEARCH_DRAIN"] = "inline"
-    return request.getfixturevalue("app")
-
-
-@pytest.fixture
-def worker_app(app_config, request):
-    """An app whose commits only log changes (production: ``flask index worker`` applies them)."""
-    app_config["SEARCH_DRAIN"] = "worker"
-    return request.getfixturevalue("app")
-
-
-@pytest.fixture
 def short_timeout_app(app_config, request):
     """Inline drain that gives up on a busy writer lock after 0.1 s."""
     app_config["SEARCH_DRAIN"] = "inline"

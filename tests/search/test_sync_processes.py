@@ -44,20 +44,6 @@ def _drift(answer: dict) -> dict:
     return {name: answer[name] for name in ("missing", "extra", "stale")}
 
 
-@pytest.fixture
-def worker_app(app_config, request):
-    """An app whose commits only log changes."""
-    app_config["SEARCH_DRAIN"] = "worker"
-    return request.getfixturevalue("app")
-
-
-@pytest.fixture
-def inline_app(app_config, request):
-    """An app that drains its own changes after each commit."""
-    app_config["SEARCH_DRAIN"] = "inline"
-    return request.getfixturevalue("app")
-
-
 def test_sigkill_in_the_middle_of_a_drain_loses_nothing(worker_app, app_config):
     with worker_app.app_context():
         index = sync.get_index()
