@@ -107,6 +107,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "PASSWORD_RESET_MAX_AGE": 3600,
         "INVITATION_MAX_AGE_DAYS": 14,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # the address users reach the site at (https://rongtong.example.cn); links in e-mails use it
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").strip(),
         # i18n
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
