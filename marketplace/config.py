@@ -2,13 +2,15 @@
 
 Owns: the names of every setting and their defaults. Imports nothing of the app.
 The embedded default (``RONGTONG_ENV=development``) keeps everything under ``instance/``;
-production (the default environment) refuses to start without a real ``SECRET_KEY``.
+production (the default environment) refuses to start without a real ``SECRET_KEY`` and
+without ``PUBLIC_URL`` (links in e-mails and the hosts the site answers to come from it).
 """
 from __future__ import annotations
 
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -39,6 +41,36 @@ def _dev_secret_key(instance_dir: Path) -> str:
     path.write_text(key)
     path.chmod(0o600)
     return key
+
+
+def _public_url(value: str, production: bool) -> str:
+    """``PUBLIC_URL`` without a trailing slash; in production it is required and must be http(s)://host."""
+    url = value.strip().rstrip("/")
+    if not url:
+        if production:
+            raise ConfigError(
+                "PUBLIC_URL must be set in production to the address users reach the site at, such as "
+                "https://rongtong.example.cn: links in e-mails are built on it, and requests for other hosts are "
+                "refused (see ALLOWED_HOSTS)."
+            )
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_URL must look like https://rongtong.example.cn, not {value!r}.")
+    return url
+
+
+def allowed_hosts(value: str | None, public_url: str, production: bool) -> list[str] | None:
+    """Host names the site answers to: ``ALLOWED_HOSTS`` (comma or space separated), else in production PUBLIC_URL's host.
+
+    None (every host) in development and tests unless ``ALLOWED_HOSTS`` is set. A name starting with a
+    dot also allows its subdomains; ports are ignored (Werkzeug's ``host_is_trusted``).
+    """
+    hosts = [h.strip().lower() for h in (value or "").replace(",", " ").split() if h.strip()]
+    if hosts:
+        return hosts
+    host = urlsplit(public_url).hostname if public_url and production else None
+    return [host] if host else None
 
 
 def database_url_from_env(instance_dir: Path) -> str:
@@ -72,6 +104,7 @@ def load_config(overrides: dict | None = None) -> dict:
     elif not secret_key:
         secret_key = _dev_secret_key(instance_dir)
 
+    public_url = _public_url(str(overrides.get("PUBLIC_URL") or os.environ.get("PUBLIC_URL", "")), production)
     mail_server = os.environ.get("MAIL_SERVER", "").strip()
     config = {
         "ENV_NAME": env,
@@ -104,11 +137,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+        # a server-side session (user_sessions row) not seen for this long has ended
+        "SESSION_MAX_IDLE": int(os.environ.get("SESSION_MAX_IDLE", str(60 * 60 * 24 * 30))),
         "PASSWORD_RESET_MAX_AGE": 3600,
+        # seconds the "continue your registration" link in the e-mail works
+        "REGISTRATION_MAX_AGE": 60 * 60 * 24,
         "INVITATION_MAX_AGE_DAYS": 14,
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         # the address users reach the site at (https://rongtong.example.cn); links in e-mails use it
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", "").strip(),
+        "PUBLIC_URL": public_url,
+        # Flask refuses (400) a request whose Host is not in this list; None accepts any (development)
+        "TRUSTED_HOSTS": allowed_hosts(os.environ.get("ALLOWED_HOSTS"), public_url, production),
         # i18n
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
@@ -124,6 +163,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per minute"),
+        # both registration steps (the e-mail address, then the company form), per client address
+        "REGISTER_RATE_LIMIT": os.environ.get("REGISTER_RATE_LIMIT", "5 per minute"),
         "BOOTSTRAP_SERVE_LOCAL": True,
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none)
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),

@@ -1,15 +1,20 @@
-"""Security baseline: headers (CSP without inline scripts), cookies, rate limits, login.
+"""Security baseline: allowed hosts, headers (CSP without inline scripts), cookies, rate limits, login.
 
-Owns: Talisman, Flask-Limiter and Flask-Login set-up. Rate limits use Redis in production
-(memory storage is per worker: "5 per minute" let 10 through with 2 workers here).
+Owns: Talisman, Flask-Limiter and Flask-Login set-up, and the answer to a request for a host the
+site does not serve (``TRUSTED_HOSTS``, from ``ALLOWED_HOSTS`` / ``PUBLIC_URL``). Rate limits use
+Redis in production (memory storage is per worker: "5 per minute" let 10 through with 2 workers here).
+Which login sessions are alive is the accounts feature's rule (``auth_services.load_session_user``).
 """
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, render_template, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import SecurityError
 
-from marketplace.extensions import csrf, db, limiter, login_manager, talisman
+from marketplace.extensions import csrf, limiter, login_manager, talisman
 
 logger = logging.getLogger(__name__)
 
@@ -28,21 +33,33 @@ CONTENT_SECURITY_POLICY = {
 
 
 def _load_user(session_id: str):
-    from marketplace.accounts.models import User
+    from marketplace.accounts.auth_services import load_session_user
 
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    # a deactivated user's sessions and remember-me cookies end at once
-    if user is None or not user.active or user.password_hash[-16:] != fingerprint:
-        return None
-    return user
+    # only requests that write anyway record "last seen" (GET pages stay read-only transactions)
+    return load_session_user(session_id, touch=request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+def _register_host_check(app: Flask) -> None:
+    """A request for a host outside ``TRUSTED_HOSTS`` gets the localized 400 page, never a stack trace."""
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_error: SecurityError):
+        from marketplace.i18n import _
+        from marketplace.urls import public_base_url
+
+        if request_ctx.url_adapter is None:
+            # Flask refused to bind URLs to the forged host; the page's own links use the public address
+            base = urlsplit(public_base_url())
+            request_ctx.url_adapter = app.url_map.bind(base.netloc, url_scheme=base.scheme)
+        logger.info("request for an unknown host refused")
+        description = _("This site is not served at this address. Go to %(url)s.", url=public_base_url())
+        return render_template("errors/error.html", code=400, description=description), 400
 
 
 def register_security(app: Flask) -> None:
     """CSRF on every form, security headers, rate limiting and the login manager."""
     production = app.config["PRODUCTION"]
+    _register_host_check(app)
     csrf.init_app(app)
     talisman.init_app(
         app,

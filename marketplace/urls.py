@@ -35,10 +35,14 @@ def public_base_url() -> str:
     return "http://127.0.0.1:5000"
 
 
+def site_path(endpoint: str, **values) -> str:
+    """The path of ``endpoint`` on this site, inside a request or not (a CLI job, a worker)."""
+    if has_request_context():
+        return url_for(endpoint, _external=False, **values)
+    # no request: build the path without one (and without SERVER_NAME)
+    return current_app.url_map.bind("localhost", url_scheme="http").build(endpoint, values)
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute URL for ``endpoint`` on the configured public address (see ``public_base_url``)."""
-    if has_request_context():
-        path = url_for(endpoint, _external=False, **values)
-    else:  # a CLI job or worker: build the path without a request (and without SERVER_NAME)
-        path = current_app.url_map.bind("localhost", url_scheme="http").build(endpoint, values)
-    return public_base_url() + path
+    return public_base_url() + site_path(endpoint, **values)

@@ -1,12 +1,14 @@
-"""Login, logout, remember-me, rate limits, account settings and password change."""
+"""Login, logout, server-side sessions, remember-me, rate limits, account settings and password change."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from marketplace.accounts.models import User
+from marketplace.accounts.models import User, UserSession
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from tests.conftest import csrf_token, login, post_form
 from tests.factories import PASSWORD, make_user
@@ -246,3 +248,131 @@ def test_user_rows_never_hold_plain_passwords(app, en_client, user):
     with app.app_context():
         hashes = db.session.scalars(sa.select(User.password_hash)).all()
     assert all(h.startswith("scrypt:") and "brand new password" not in h for h in hashes)
+
+
+# --------------------------------------------------------------------------- server-side sessions
+
+def session_rows(app, user_id: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(UserSession).where(UserSession.user_id == user_id)
+        )
+
+
+def test_login_opens_one_server_side_session(app, client, user):
+    login(client, "wang@example.com")
+    assert session_rows(app, user) == 1
+    with app.app_context():
+        record = db.session.scalar(sa.select(UserSession))
+        # only a hash of the key is stored, never the key the cookie carries
+        assert len(record.key_hash) == 64
+
+
+def test_logout_ends_a_copied_session_cookie(app, client, user):
+    login(client, "wang@example.com")
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/account/settings").status_code == 200  # the copy works while the session lives
+    post_form(client, "/account/logout", {}, form_url="/")
+    assert copy.get("/account/settings").status_code == 302
+    assert session_rows(app, user) == 0
+
+
+def test_logout_ends_a_copied_remember_cookie(app, client, user):
+    login(client, "wang@example.com", remember=True)
+    remember = client.get_cookie("remember_token").value
+    post_form(client, "/account/logout", {}, form_url="/")
+    copy = app.test_client()
+    copy.set_cookie("remember_token", remember)
+    assert copy.get("/account/settings").status_code == 302
+
+
+def test_logout_ends_only_this_session(app, client, user):
+    login(client, "wang@example.com")
+    other_device = app.test_client()
+    login(other_device, "wang@example.com")
+    post_form(client, "/account/logout", {}, form_url="/")
+    assert other_device.get("/account/settings").status_code == 200
+    assert session_rows(app, user) == 1
+
+
+def test_settings_lists_sessions_and_logs_out_every_other_device(app, en_client, user):
+    other_device = app.test_client()
+    login(other_device, "wang@example.com", remember=True)
+    remember = other_device.get_cookie("remember_token").value
+    login(en_client, "wang@example.com")
+    html = en_client.get("/account/settings").get_data(as_text=True)
+    assert "Where you are logged in" in html
+    assert html.count("This device") == 1
+    response = post_form(en_client, "/account/sessions/end-others", {}, form_url="/account/settings")
+    assert response.status_code == 302
+    assert "You are logged out on 1 other device." in en_client.get("/account/settings").get_data(as_text=True)
+    assert en_client.get("/account/settings").status_code == 200
+    assert other_device.get("/account/settings").status_code == 302
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", remember)
+    assert fresh.get("/account/settings").status_code == 302
+    assert session_rows(app, user) == 1
+
+
+def test_end_other_sessions_needs_csrf_and_login(app, client, user):
+    assert client.post("/account/sessions/end-others").status_code == 400
+    login(client, "wang@example.com")
+    other_device = app.test_client()
+    login(other_device, "wang@example.com")
+    assert client.post("/account/sessions/end-others").status_code == 400
+    assert other_device.get("/account/settings").status_code == 200
+
+
+def test_session_idle_longer_than_the_limit_has_ended(app, client, user):
+    login(client, "wang@example.com")
+    with app.app_context():
+        record = db.session.scalar(sa.select(UserSession))
+        record.last_seen_at = utcnow() - timedelta(seconds=app.config["SESSION_MAX_IDLE"] + 60)
+        db.session.commit()
+    assert client.get("/account/settings").status_code == 302
+
+
+def test_password_change_ends_other_sessions_rows(app, client, user):
+    login(client, "wang@example.com")
+    login(app.test_client(), "wang@example.com")
+    assert session_rows(app, user) == 2
+    change_password(client, PASSWORD, "brand new password")
+    assert session_rows(app, user) == 1
+    assert client.get("/account/settings").status_code == 200
+
+
+# --------------------------------------------------------------------------- common and unchanged passwords
+
+@pytest.mark.parametrize("new", ["12345678", "a1234567", "WOAINI1314", "password1", "1qaz2wsx"])
+def test_password_change_refuses_a_common_password(app, en_client, user, new):
+    login(en_client, "wang@example.com")
+    with app.app_context():
+        before = db.session.get(User, user).password_hash
+    response = change_password(en_client, PASSWORD, new)
+    assert response.status_code == 200
+    assert "This password is one of the most common ones" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, user).password_hash == before
+
+
+def test_password_change_refuses_the_current_password(app, en_client, user):
+    login(en_client, "wang@example.com")
+    other_device = app.test_client()
+    login(other_device, "wang@example.com")
+    with app.app_context():
+        before = db.session.get(User, user).password_hash
+    response = change_password(en_client, PASSWORD, PASSWORD)
+    assert response.status_code == 200
+    assert "The new password is the same as your current one." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, user).password_hash == before
+    assert other_device.get("/account/settings").status_code == 200  # nothing changed, nobody logged out
+
+
+def test_password_change_messages_in_chinese(app, client, user):
+    login(client, "wang@example.com")
+    html = change_password(client, PASSWORD, "12345678").get_data(as_text=True)
+    assert "这个密码太常见" in html
+    html = change_password(client, PASSWORD, PASSWORD).get_data(as_text=True)
+    assert "新密码与当前密码相同" in html

@@ -243,3 +243,14 @@ def test_deactivate_by_member_is_403(app, client, team):
     response = client.post(f"/account/colleagues/{team['admin']}/deactivate", data={"csrf_token": _csrf(client)})
     assert response.status_code == 403
     assert user_by_email(app, "admin@example.com").active is True
+
+
+def test_invitation_acceptance_refuses_a_common_password(app, en_client, team):
+    login(en_client, "admin@example.com")
+    invite(en_client, "new@example.com")
+    invitee = app.test_client()
+    invitee.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    response = accept(invitee, invitation_link(app), password="1qaz2wsx")
+    assert response.status_code == 200
+    assert "This password is one of the most common ones" in response.get_data(as_text=True)
+    assert user_by_email(app, "new@example.com") is None

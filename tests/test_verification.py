@@ -202,3 +202,36 @@ def test_profile_shows_verification_form_to_organizers_only(en_client, world):
     login(en_client, world.organizer)
     html = en_client.get(f"/companies/{world.pending}").get_data(as_text=True)
     assert 'name="decision"' in html and 'value="approve"' in html and 'value="reject"' in html
+
+
+# --------------------------------------------------------------------------- in-app notifications of the verdict
+
+def notifications_page(app, email: str, english: bool = True) -> str:
+    reader = app.test_client()
+    if english:
+        reader.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    login(reader, email)
+    return reader.get("/notifications/").get_data(as_text=True)
+
+
+def test_approval_reaches_every_user_of_the_company_in_notifications(app, en_client, world):
+    login(en_client, world.organizer)
+    post_form(en_client, f"/companies/{world.pending}/verify", {"decision": "approve"}, form_url=QUEUE)
+    for email in ("admin1@pending.example.com", "member@pending.example.com"):
+        html = notifications_page(app, email)
+        assert "待审核电器有限公司 has been verified" in html, email
+        assert f'href="/companies/{world.pending}"' in html
+    # no one else is told, and the notification adds no second e-mail
+    assert "has been verified" not in notifications_page(app, world.buyer_admin)
+    assert len(outbox(app)) == 2
+
+
+def test_rejection_reaches_the_company_in_notifications_with_the_reason(app, client, world):
+    login(client, world.organizer)  # everyone in Chinese here
+    reason = "营业执照与名称不符 <b>请核对</b>"
+    post_form(client, f"/companies/{world.pending}/verify", {"decision": "reject", "reason": reason},
+              form_url=QUEUE)
+    for email in ("admin1@pending.example.com", "member@pending.example.com"):
+        html = notifications_page(app, email, english=False)
+        assert "待审核电器有限公司的认证未通过" in html, email
+        assert "营业执照与名称不符 &lt;b&gt;请核对&lt;/b&gt;" in html and "<b>请核对</b>" not in html

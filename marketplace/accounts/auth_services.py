@@ -1,20 +1,24 @@
-"""Account services: registration, login, passwords, password reset, invitations, language.
+"""Account services: registration, login sessions, passwords, password reset, invitations, language.
 
-Owns every write of the auth flows: companies created by registration, users, invitations
-and the e-mails they send. Raises ``marketplace.errors`` domain errors whose messages views
-show as they are. Must not import views or forms. Never logs passwords or tokens.
+Owns every write of the auth flows: companies created by registration, users, their login
+sessions (``user_sessions``), invitations and the e-mails they send. Raises ``marketplace.errors``
+domain errors whose messages views show as they are. Must not import views or forms. Never logs
+passwords or tokens. Links in e-mails come from ``urls.external_url`` (PUBLIC_URL), never from
+the request's Host.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -26,14 +30,16 @@ from marketplace.accounts.models import (
     Invitation,
     Role,
     User,
+    UserSession,
     Verification,
 )
-from marketplace.accounts.validation import validate_region, validate_uscc
+from marketplace.accounts.validation import validate_phone, validate_region, validate_uscc
 from marketplace.database import utcnow
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _, _l
 from marketplace.mail import deliver_outbox, queue_email
+from marketplace.urls import external_url
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +62,12 @@ RESET_REQUESTED_MESSAGE = _l(
     "Please check your inbox (and your spam folder)."
 )
 _RESET_SALT = "password-reset"
+_REGISTRATION_SALT = "registration"
+#: the list of passwords too common to allow (see the file's header for its sources)
+COMMON_PASSWORDS_FILE = Path(__file__).parent / "data" / "common_passwords.txt"
+#: a session's last_seen_at is written at most this often (and only by requests that write anyway)
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+USER_AGENT_MAX = 200
 # Checked against when the e-mail is unknown, so that a wrong address takes as long as a
 # wrong password (no enumeration by timing).
 _DUMMY_HASH = None
@@ -117,8 +129,21 @@ def _lookup_email(value: str | None) -> str | None:
     return email
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords, lower case (read once per process)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+
+
+COMMON_PASSWORD_MESSAGE = _l(
+    "This password is one of the most common ones, which attackers try first. "
+    "Choose another: several words that do not belong together make a strong password."
+)
+
+
 def _check_password(password: str | None, field: str = "password") -> str:
-    """The password, or ``ValidationFailed`` when it is too short or too long."""
+    """The password, or ``ValidationFailed`` when it is too short, too long or too common."""
     password = password or ""
     if len(password) < PASSWORD_MIN_LENGTH:
         raise ValidationFailed(
@@ -128,6 +153,8 @@ def _check_password(password: str | None, field: str = "password") -> str:
         raise ValidationFailed(
             _l("Choose a password of at most %(max)d characters.", max=PASSWORD_MAX_LENGTH), field
         )
+    if password.lower() in common_passwords():
+        raise ValidationFailed(COMMON_PASSWORD_MESSAGE, field)
     return password
 
 
@@ -158,8 +185,85 @@ def _deliver_after_commit() -> None:
 
 
 # --------------------------------------------------------------------------- registration
+#
+# Registration starts with the e-mail address alone. Whether or not an account has it, the answer
+# is the same ("we have sent you an e-mail") and one e-mail leaves: a link to continue for a new
+# address, a note with the log-in and reset links for an address that already has an account. So
+# the form cannot be used to find out who is registered, and every account's address is proven.
+# The second step (the link) asks for the company; there a USCC that is already registered is
+# said so: a company's registration is public (the national enterprise credit register, verified
+# profiles here), only someone holding a working link gets that far, and they need to be told to
+# ask their administrator for an invitation instead.
+
+REGISTRATION_LINK_INVALID_MESSAGE = _l("This registration link is not valid.")
+REGISTRATION_LINK_EXPIRED_MESSAGE = _l("This registration link has expired. Enter your e-mail address again.")
+REGISTRATION_LINK_USED_MESSAGE = _l(
+    "This registration link has already been used: an account with this e-mail address exists. Log in with it."
+)
+
+
+def _registration_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_REGISTRATION_SALT)
+
+
+def request_registration(email: str | None) -> str:
+    """E-mail a link to register a company, or a note if the address has an account; the caller answers the same."""
+    address = _check_email(email)
+    user = db.session.scalar(sa.select(User).where(User.email == address))
+    hours = max(int(current_app.config["REGISTRATION_MAX_AGE"]) // 3600, 1)
+    if user is None:
+        token = _registration_serializer().dumps({"e": address})
+        link = external_url("accounts.register_company", token=token)
+        with force_locale(_current_locale()):
+            subject = _("Register your company on Rongtong")
+            body = _(
+                "Hello,\n\n"
+                "To register your company on Rongtong, open this link within %(hours)d hours:\n\n"
+                "%(link)s\n\n"
+                "If you did not ask for it, ignore this e-mail: no account is created.\n\n"
+                "Rongtong",
+                hours=hours, link=link,
+            )
+    else:
+        with force_locale(user.locale or _current_locale()):
+            subject = _("You already have a Rongtong account")
+            body = _(
+                "Hello %(name)s,\n\n"
+                "Someone (we hope you) tried to register on Rongtong with this e-mail address, which already "
+                "has an account.\n\n"
+                "Log in here: %(login)s\n"
+                "Forgot your password? Choose a new one here: %(reset)s\n\n"
+                "If you did not try to register, ignore this e-mail: nothing has changed.\n\n"
+                "Rongtong",
+                name=user.name, login=external_url("accounts.login"), reset=external_url("accounts.reset_request"),
+            )
+    queue_email(address, subject, body)
+    db.session.commit()
+    logger.info("registration e-mail queued (%s address)", "new" if user is None else "known")
+    _deliver_after_commit()
+    return address
+
+
+def verify_registration_token(token: str | None) -> str:
+    """The e-mail address a registration link was sent to, or ``ValidationFailed`` (forged, expired, used)."""
+    if not token or len(token) > 500:
+        raise ValidationFailed(REGISTRATION_LINK_INVALID_MESSAGE)
+    try:
+        data = _registration_serializer().loads(token, max_age=current_app.config["REGISTRATION_MAX_AGE"])
+    except SignatureExpired:
+        raise ValidationFailed(REGISTRATION_LINK_EXPIRED_MESSAGE)
+    except BadSignature:
+        raise ValidationFailed(REGISTRATION_LINK_INVALID_MESSAGE)
+    address = data.get("e") if isinstance(data, dict) else None
+    if not isinstance(address, str) or not address:
+        raise ValidationFailed(REGISTRATION_LINK_INVALID_MESSAGE)
+    if _email_taken(address):
+        raise ValidationFailed(REGISTRATION_LINK_USED_MESSAGE)
+    return address
+
 
 def register_company(
+    token: str | None,
     *,
     name_zh: str | None,
     name_en: str | None,
@@ -169,10 +273,14 @@ def register_company(
     city_code: str | None,
     industry: str | None,
     name: str | None,
-    email: str | None,
+    phone: str | None = None,
     password: str | None,
 ) -> User:
-    """Create a company (pending verification) and its first user, a company admin, at once."""
+    """Create a company (pending verification) and its first user, a company admin, from a registration link.
+
+    The company's contact is the registering person: their name, e-mail address and phone.
+    """
+    address = verify_registration_token(token)
     name_zh = _check_text(name_zh, "name_zh", NAME_ZH_MAX)
     name_en = _check_text(name_en, "name_en", NAME_EN_MAX, required=False)
     code = validate_uscc(uscc, "uscc")
@@ -185,12 +293,10 @@ def register_company(
     province_code, city_code = validate_region(province_code, city_code)
     industry = _check_text(industry, "industry", INDUSTRY_MAX, required=False)
     user_name = _check_text(name, "name", USER_NAME_MAX)
-    address = _check_email(email)
+    phone = validate_phone(_clean_line(phone), "phone")
     password = _check_password(password)
     if _uscc_taken(code):
         raise ValidationFailed(USCC_TAKEN_MESSAGE, "uscc")
-    if _email_taken(address):
-        raise ValidationFailed(EMAIL_TAKEN_MESSAGE, "email")
 
     company = Company(
         name_zh=name_zh,
@@ -200,6 +306,9 @@ def register_company(
         province_code=province_code,
         city_code=city_code,
         industry=industry,
+        contact_name=user_name,
+        contact_email=address,
+        contact_phone=phone,
         verification=Verification.PENDING,
     )
     user = User(
@@ -218,7 +327,7 @@ def register_company(
         db.session.rollback()
         if _uscc_taken(code):
             raise ValidationFailed(USCC_TAKEN_MESSAGE, "uscc")
-        raise ValidationFailed(EMAIL_TAKEN_MESSAGE, "email")
+        raise ValidationFailed(REGISTRATION_LINK_USED_MESSAGE)
     logger.info("registered company %s (%s) with admin user %s", company.id, company.kind.value, user.id)
     return user
 
@@ -242,6 +351,104 @@ def authenticate_user(email: str | None, password: str | None) -> User:
     user.last_login_at = utcnow()
     db.session.commit()
     return user
+
+
+# --------------------------------------------------------------------------- login sessions
+#
+# Every login is a row of user_sessions holding the SHA-256 of a random key; the key travels in the
+# Flask-Login id (``user id:password fingerprint:key``), so in the signed session cookie and the
+# remember-me cookie. A cookie whose row is gone (logout, "log out everywhere else", a password
+# change or reset, deactivation) or idle for SESSION_MAX_IDLE authenticates no one, even if it was
+# copied before. The password fingerprint stays in the id as a second guard for passwords changed
+# outside these services.
+
+def _max_idle() -> timedelta:
+    return timedelta(seconds=int(current_app.config["SESSION_MAX_IDLE"]))
+
+
+def start_session(user: User, user_agent: str | None = None) -> User:
+    """Open a login session for ``user`` (a new random key, set on ``user.session_key``) and commit."""
+    key = secrets.token_urlsafe(32)
+    db.session.execute(
+        sa.delete(UserSession).where(UserSession.user_id == user.id, UserSession.last_seen_at < utcnow() - _max_idle())
+    )
+    db.session.add(UserSession(
+        user_id=user.id, key_hash=_token_hash(key), user_agent=_clean_line(user_agent)[:USER_AGENT_MAX] or None,
+    ))
+    db.session.commit()
+    user.session_key = key
+    return user
+
+
+def load_session_user(session_id: str | None, touch: bool = False) -> User | None:
+    """The active user of a live login session named by a Flask-Login id, or None.
+
+    ``touch`` (requests that write anyway) records the session as seen, at most every few minutes,
+    in the request's own transaction.
+    """
+    user_id, fingerprint, key = ((session_id or "").split(":", 2) + ["", ""])[:3]
+    if not user_id.isdigit() or len(user_id) > 18 or not key or len(key) > 100:
+        return None
+    user = db.session.get(User, int(user_id))
+    # a deactivated user's sessions and remember-me cookies end at once
+    if user is None or not user.active or not secrets.compare_digest(user.password_hash[-16:], fingerprint):
+        return None
+    record = db.session.scalar(
+        sa.select(UserSession).where(UserSession.key_hash == _token_hash(key), UserSession.user_id == user.id)
+    )
+    now = utcnow()
+    if record is None or record.last_seen_at < now - _max_idle():
+        return None
+    if touch and record.last_seen_at < now - SESSION_TOUCH_INTERVAL:
+        record.last_seen_at = now
+    user.session_key = key
+    return user
+
+
+def _session_rows(user: User):
+    return sa.select(UserSession).where(UserSession.user_id == user.id)
+
+
+def list_sessions(user: User) -> list[UserSession]:
+    """The user's live login sessions, most recently seen first."""
+    rows = db.session.scalars(
+        _session_rows(user)
+        .where(UserSession.last_seen_at >= utcnow() - _max_idle())
+        .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+    )
+    return list(rows)
+
+
+def is_current_session(user: User, record: UserSession) -> bool:
+    """Whether ``record`` is the session ``user`` was loaded for (this browser)."""
+    return bool(user.session_key) and secrets.compare_digest(record.key_hash, _token_hash(user.session_key))
+
+
+def _end_sessions(user: User, keep_current: bool) -> int:
+    """Delete the user's session rows (all, or all but the current one); no commit."""
+    statement = sa.delete(UserSession).where(UserSession.user_id == user.id)
+    if keep_current and user.session_key:
+        statement = statement.where(UserSession.key_hash != _token_hash(user.session_key))
+    return db.session.execute(statement).rowcount or 0
+
+
+def end_session(user: User) -> None:
+    """Log out: the current session's cookies (session and remember-me) stop working."""
+    if user.session_key:
+        db.session.execute(
+            sa.delete(UserSession).where(
+                UserSession.user_id == user.id, UserSession.key_hash == _token_hash(user.session_key)
+            )
+        )
+        db.session.commit()
+
+
+def end_other_sessions(user: User) -> int:
+    """Log the user out everywhere but here; returns how many sessions ended."""
+    ended = _end_sessions(user, keep_current=True)
+    db.session.commit()
+    logger.info("user %s ended %d other sessions", user.id, ended)
+    return ended
 
 
 # --------------------------------------------------------------------------- settings and password
@@ -269,7 +476,12 @@ def change_password(user: User, *, current_password: str | None, new_password: s
     if not check_password_hash(user.password_hash, (current_password or "")[:PASSWORD_MAX_LENGTH * 4]):
         raise ValidationFailed(_l("Your current password is not correct."), "current_password")
     new_password = _check_password(new_password, "new_password")
+    if check_password_hash(user.password_hash, new_password):
+        raise ValidationFailed(
+            _l("The new password is the same as your current one. Choose a different password."), "new_password"
+        )
     user.password_hash = _hash_password(new_password)
+    _end_sessions(user, keep_current=True)
     db.session.commit()
     logger.info("user %s changed their password", user.id)
     return user
@@ -316,7 +528,7 @@ def request_password_reset(email: str | None) -> None:
         logger.info("password reset requested for an address without an active account")
         return
     token = make_reset_token(user)
-    link = url_for("accounts.reset_password", token=token, _external=True)
+    link = external_url("accounts.reset_password", token=token)
     minutes = max(int(current_app.config["PASSWORD_RESET_MAX_AGE"]) // 60, 1)
     with force_locale(user.locale or _current_locale()):
         subject = _("Reset your Rongtong password")
@@ -340,6 +552,8 @@ def reset_password(token: str, *, password: str | None) -> User:
     user = verify_reset_token(token)
     password = _check_password(password, "password")
     user.password_hash = _hash_password(password)
+    # whoever knew the old password may be logged in somewhere: every session ends
+    _end_sessions(user, keep_current=False)
     db.session.commit()
     logger.info("user %s reset their password", user.id)
     return user
@@ -410,7 +624,7 @@ def invite_colleague(inviter: User, *, email: str | None, role: str | Role | Non
         expires_at=utcnow() + timedelta(days=days),
     )
     db.session.add(invitation)
-    link = url_for("accounts.accept_invitation", token=token, _external=True)
+    link = external_url("accounts.accept_invitation", token=token)
     company = inviter.company
     subject = _("You are invited to join your colleagues on Rongtong")
     body = _(
@@ -485,6 +699,7 @@ def deactivate_colleague(actor: User, user_id: int) -> User:
         raise PermissionDenied(_l("Only a platform administrator can deactivate a platform administrator."))
     if user.active:
         user.active = False
+        _end_sessions(user, keep_current=False)
         db.session.commit()
         logger.info("user %s deactivated user %s", actor.id, user.id)
     return user

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel import Locale
-from flask import url_for
 from flask_babel import force_locale
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -33,12 +32,13 @@ from marketplace.accounts.models import (
     Verification,
 )
 from marketplace.accounts.permissions import can_manage_company
-from marketplace.accounts.validation import validate_region, validate_uscc
+from marketplace.accounts.validation import validate_phone, validate_region, validate_uscc
 from marketplace.database import utcnow
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _, _l, yuan_to_fen
 from marketplace.mail import deliver_outbox, queue_email
+from marketplace.urls import external_url, site_path
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ CHINA_TZ = ZoneInfo("Asia/Shanghai")
 NON_MARKET_CODES = frozenset({"CN", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PHONE = re.compile(r"^[0-9+()\-\s]{5,40}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -148,7 +147,10 @@ def _normalize_website(value) -> str | None:
         return None
     if "://" not in url:
         url = "https://" + url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "[]" reads as a broken IPv6 host: no address at all
+        parts = urlsplit("")
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in url or "." not in parts.netloc:
         raise ValidationFailed(_l("Enter a web address such as https://www.example.com."), "website")
     if len(url) > TEXT_LIMITS["website"]:
@@ -307,8 +309,7 @@ def update_company_profile(actor: User, company: Company, data: dict) -> Company
         raise ValidationFailed(_l("A unified social credit code has 18 characters."), "uscc")
     values["uscc"] = validate_uscc(raw_uscc, "uscc")
     values["province_code"], values["city_code"] = validate_region(data.get("province_code"), data.get("city_code"))
-    if values["contact_phone"] and not _PHONE.match(values["contact_phone"]):
-        raise ValidationFailed(_l("Enter a phone number: digits, spaces, +, - and brackets only."), "contact_phone")
+    values["contact_phone"] = validate_phone(values["contact_phone"], "contact_phone")
     if values["contact_email"]:
         values["contact_email"] = values["contact_email"].lower()
         if not _EMAIL.match(values["contact_email"]):
@@ -444,12 +445,12 @@ def remove_company_tag(actor: User, company: Company, tag_id: int) -> None:
 
 
 def verify_company(actor: User, company: Company, reason: str | None = None) -> Company:
-    """An organizer approves a company; its admins are told by e-mail."""
+    """An organizer approves a company; its admins are told by e-mail, its users in their notifications."""
     return _decide(actor, company, Verification.VERIFIED, reason)
 
 
 def reject_company(actor: User, company: Company, reason: str | None) -> Company:
-    """An organizer rejects a company with a reason; its admins are told by e-mail."""
+    """An organizer rejects a company with a reason; its admins are told by e-mail, its users in their notifications."""
     return _decide(actor, company, Verification.REJECTED, reason)
 
 
@@ -477,6 +478,7 @@ def _decide(actor: User, company: Company, outcome: Verification, reason: str | 
     for admin in _company_admins(company):
         subject, body = _verification_email(company, outcome, text, admin.locale)
         queue_email(admin.email, subject, body)
+    _notify_verification(company, outcome, text)
     db.session.commit()
     logger.info("company %s %s by user %s", company.id, outcome.value, actor.id)
     deliver_outbox()
@@ -493,11 +495,33 @@ def _company_admins(company: Company) -> list[User]:
     )
 
 
+def _notify_verification(company: Company, outcome: Verification, reason: str | None) -> None:
+    """Every user of the company sees the verdict in their notifications (the admins also got the e-mail)."""
+    from marketplace.notifications.services import notify_company
+
+    # lazy strings: each reader sees them in their own language
+    if outcome is Verification.VERIFIED:
+        kind = "company_verified"
+        subject = _l("%(name)s has been verified", name=company.name_zh)
+        body = (
+            _l("An organizer has verified your company.\nNote: %(reason)s", reason=reason)
+            if reason
+            else _l("An organizer has verified your company. Buyers now see it as verified.")
+        )
+    else:
+        kind = "company_rejected"
+        subject = _l("The verification of %(name)s was rejected", name=company.name_zh)
+        body = _l(
+            "An organizer has rejected the verification of your company.\nReason: %(reason)s\n"
+            "Correct your company profile and save it; it will then be checked again.",
+            reason=reason or "",
+        )
+    notify_company(company.id, kind, subject, body, link=site_path("companies.profile", company_id=company.id),
+                   email=False)
+
+
 def _profile_link(company: Company) -> str:
-    try:
-        return url_for("companies.profile", company_id=company.id, _external=True)
-    except RuntimeError:  # no request and no SERVER_NAME (e.g. a script)
-        return ""
+    return external_url("companies.profile", company_id=company.id)
 
 
 def _verification_email(company: Company, outcome: Verification, reason: str | None, locale: str | None):

@@ -22,6 +22,7 @@ from marketplace.accounts.auth_services import (
 )
 from marketplace.accounts.fields import RegionFormMixin, uscc_check
 from marketplace.accounts.models import SELF_REGISTER_KINDS
+from marketplace.accounts.validation import PHONE_MAX
 from marketplace.i18n import _l
 
 REQUIRED = _l("This field is required.")
@@ -39,7 +40,7 @@ def _max(length: int):
     return Length(max=length, message=TOO_LONG)
 
 
-PASSWORD_HELP = _l("At least %(min)d characters.", min=PASSWORD_MIN_LENGTH)
+PASSWORD_HELP = _l("At least %(min)d characters, and not one of the most common passwords.", min=PASSWORD_MIN_LENGTH)
 
 
 def _new_password(label) -> PasswordField:
@@ -54,8 +55,15 @@ def _repeat_password(label, of: str) -> PasswordField:
                          render_kw={"autocomplete": "new-password"})
 
 
+class RegisterEmailForm(FlaskForm):
+    """Registration, step one: the address the link to continue is sent to."""
+
+    email = EmailField(_l("E-mail address"), validators=[_required(), _max(EMAIL_MAX)],
+                       render_kw={"autocomplete": "email"})
+
+
 class RegistrationForm(RegionFormMixin, FlaskForm):
-    """A company and its first user, in one form."""
+    """Registration, step two (from the e-mailed link): the company and its first user."""
 
     name_zh = StringField(_l("Company name (Chinese)"), validators=[_required(), _max(NAME_ZH_MAX)])
     name_en = StringField(_l("Company name (English)"), validators=[Optional(), _max(NAME_EN_MAX)],
@@ -75,8 +83,10 @@ class RegistrationForm(RegionFormMixin, FlaskForm):
                            description=_l("For example: small household appliances, textiles, furniture."))
     name = StringField(_l("Your name"), validators=[_required(), _max(USER_NAME_MAX)],
                        render_kw={"autocomplete": "name"})
-    email = EmailField(_l("E-mail address"), validators=[_required(), _max(EMAIL_MAX)],
-                       render_kw={"autocomplete": "email"})
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), _max(PHONE_MAX)],
+                        description=_l("Your name, e-mail address and phone become the company's contact; "
+                                       "you can change it in the company profile."),
+                        render_kw={"autocomplete": "tel"})
     password = _new_password(_l("Password"))
     password_confirm = _repeat_password(_l("Repeat the password"), of="password")
 
@@ -145,4 +155,4 @@ class InviteForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    """A form with only its CSRF token: logout, deactivate."""
+    """A form with only its CSRF token: logout, deactivate, log out other devices."""

@@ -1,4 +1,4 @@
-"""Accounts models: companies, their users, tags, tariff exposure and invitations.
+"""Accounts models: companies, their users and login sessions, tags, tariff exposure and invitations.
 
 Owns: the tables of the accounts feature. Imports only extensions and database helpers.
 """
@@ -236,6 +236,9 @@ class User(UserMixin, db.Model):
 
     company: Mapped[Company] = relationship(back_populates="users", foreign_keys=[company_id])
 
+    #: the secret key of the login session this object was loaded for (not a column; see UserSession)
+    session_key = None
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
 
@@ -279,9 +282,26 @@ class Invitation(db.Model):
         return f"<Invitation {self.id} {self.email} → company {self.company_id}>"
 
 
+class UserSession(db.Model):
+    """One login (a browser or device): logging out, or the user ending it, makes its cookies worthless."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the random key kept in the signed session and remember-me cookies
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} user {self.user_id}>"
+
+
 def _session_id(user: User) -> str:
-    """Login id that changes with the password, so a password change ends other sessions."""
-    return f"{user.id}:{user.password_hash[-16:]}"
+    """Login id ``user id:password fingerprint:session key``: a password change or a logout ends it."""
+    return f"{user.id}:{user.password_hash[-16:]}:{user.session_key or ''}"
 
 
 User.get_id = _session_id

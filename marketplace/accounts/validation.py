@@ -1,4 +1,4 @@
-"""Rules shared by registration and profile editing: USCC, regions, text limits.
+"""Rules shared by registration and profile editing: USCC, phone numbers, regions.
 
 Owns: normalising and validating identifiers. Raises ``ValidationFailed`` with a message
 for the user; pure functions, no database access.
@@ -6,6 +6,7 @@ for the user; pure functions, no database access.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
@@ -14,12 +15,25 @@ from marketplace import regions
 from marketplace.errors import ValidationFailed
 from marketplace.i18n import _l
 
-_SPACES = re.compile(r"[\s\-\u3000]+")
+#: spaces and dashes people type inside a code (after NFKC, which already made full-width ones ASCII)
+_SPACES = re.compile(r"[\s\-\u2010-\u2015\u2212\u30fc]+")
+PHONE_PATTERN = re.compile(r"^[0-9+()\-\s]{5,40}$")
+PHONE_MAX = 40
 
 
 def normalize_uscc(raw: str | None) -> str:
-    """Upper-case the code and drop spaces, dashes and full-width spaces."""
-    return _SPACES.sub("", (raw or "")).upper()
+    """NFKC (full-width letters and digits typed with an IME become ASCII), upper case, no spaces or dashes."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", raw or "")).upper()
+
+
+def validate_phone(raw: str | None, field: str = "contact_phone") -> str | None:
+    """The phone number (NFKC, so full-width digits are accepted), None when empty, or ``ValidationFailed``."""
+    phone = unicodedata.normalize("NFKC", raw or "").strip()
+    if not phone:
+        return None
+    if len(phone) > PHONE_MAX or not PHONE_PATTERN.match(phone):
+        raise ValidationFailed(_l("Enter a phone number: digits, spaces, +, - and brackets only."), field)
+    return phone
 
 
 def validate_uscc(raw: str | None, field: str = "uscc") -> str:

@@ -1,4 +1,4 @@
-"""Account views: registration, login, logout, settings, passwords, reset, colleagues, invitations.
+"""Account views: registration, login, logout, sessions, settings, passwords, reset, colleagues, invitations.
 
 Each view parses its form, calls one service in ``auth_services`` and renders or redirects;
 domain errors become form errors (or a flash for actions without a form).
@@ -19,6 +19,7 @@ from marketplace.accounts.forms import (
     LoginForm,
     NewPasswordForm,
     PasswordChangeForm,
+    RegisterEmailForm,
     RegistrationForm,
     ResetRequestForm,
     SettingsForm,
@@ -26,7 +27,7 @@ from marketplace.accounts.forms import (
 from marketplace.accounts.permissions import company_admin_required
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import limiter
-from marketplace.i18n import _
+from marketplace.i18n import _, ngettext
 from marketplace.urls import safe_next_url
 
 logger = logging.getLogger(__name__)
@@ -50,18 +51,59 @@ def _home_after_login() -> str:
     return url_for("pages.home")
 
 
+def _log_in(user, remember: bool = False) -> None:
+    """Start a server-side session for ``user`` and put its id in the cookies."""
+    services.start_session(user, request.user_agent.string)
+    login_user(user, remember=remember)
+
+
+def _log_out() -> None:
+    """End this browser's session on the server too, so a copied cookie stops working."""
+    if current_user.is_authenticated:
+        services.end_session(_me())
+    logout_user()
+
+
+def _register_rate_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
+
+
 # --------------------------------------------------------------------------- register, log in, log out
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_rate_limit, methods=["POST"])
 def register():
-    """One form creating a company (pending verification) and its first user."""
+    """Registration, step one: the e-mail address; the answer never tells whether it has an account."""
     if current_user.is_authenticated:
         flash(_("You are already logged in. Log out first to register another company."), "info")
         return redirect(_home_after_login())
+    form = RegisterEmailForm()
+    if form.validate_on_submit():
+        try:
+            address = services.request_registration(form.email.data)
+        except ValidationFailed as error:
+            _show_error(form, error)
+        else:
+            return render_template("accounts/register_sent.html", email=address)
+    return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+@limiter.limit(_register_rate_limit, methods=["POST"])
+def register_company(token: str):
+    """Registration, step two: one form creating a company (pending verification) and its first user."""
+    if current_user.is_authenticated:
+        flash(_("You are already logged in. Log out first to register another company."), "info")
+        return redirect(_home_after_login())
+    try:
+        email = services.verify_registration_token(token)
+    except ValidationFailed as error:
+        return _invalid_registration_link(error)
     form = RegistrationForm()
     if form.validate_on_submit():
         try:
             user = services.register_company(
+                token,
                 name_zh=form.name_zh.data,
                 name_en=form.name_en.data,
                 uscc=form.uscc.data,
@@ -70,20 +112,33 @@ def register():
                 city_code=form.city_code.data,
                 industry=form.industry.data,
                 name=form.name.data,
-                email=form.email.data,
+                phone=form.phone.data,
                 password=form.password.data,
             )
         except ValidationFailed as error:
+            if error.field is None:
+                return _invalid_registration_link(error)
             _show_error(form, error)
         else:
-            login_user(user)
+            _log_in(user)
             flash(
                 _("Welcome to Rongtong! Your company is registered and awaits verification by an organizer. "
                   "Meanwhile, complete your company profile."),
                 "success",
             )
             return redirect(url_for("companies.profile", company_id=user.company_id))
-    return render_template("accounts/register.html", form=form)
+    return render_template("accounts/register_company.html", form=form, email=email, token=token)
+
+
+def _invalid_registration_link(error: ValidationFailed):
+    used = error.message is services.REGISTRATION_LINK_USED_MESSAGE
+    return render_template(
+        "accounts/link_invalid.html",
+        title=_("Registration link"),
+        message=str(error.message),
+        action_url=url_for("accounts.login" if used else "accounts.register"),
+        action_label=_("Log in") if used else _("Register your company"),
+    ), 400
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -100,7 +155,7 @@ def login():
         except ValidationFailed as error:
             _show_error(form, error)
         else:
-            login_user(user, remember=bool(form.remember_me.data))
+            _log_in(user, remember=bool(form.remember_me.data))
             flash(_("You are logged in. Welcome back, %(name)s.", name=user.name), "success")
             return redirect(next_url or _home_after_login())
     return render_template("accounts/login.html", form=form, next_url=next_url)
@@ -108,8 +163,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """End the session (and forget the remember-me cookie)."""
-    logout_user()
+    """End the session on the server and forget its cookies (a copy of them stops working too)."""
+    _log_out()
     flash(_("You are logged out."), "info")
     return redirect(url_for("pages.home"))
 
@@ -119,7 +174,7 @@ def logout():
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    """The user's name and saved language."""
+    """The user's name and saved language, and the devices they are logged in on."""
     form = SettingsForm(obj=None if request.method == "POST" else current_user)
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
@@ -131,7 +186,21 @@ def settings():
         else:
             flash(_("Your settings are saved."), "success")
             return redirect(url_for("accounts.settings"))
-    return render_template("accounts/settings.html", form=form)
+    me = _me()
+    sessions = [(record, services.is_current_session(me, record)) for record in services.list_sessions(me)]
+    return render_template("accounts/settings.html", form=form, sessions=sessions, confirm_form=ConfirmForm())
+
+
+@bp.post("/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """Log out of every other device; this one stays logged in."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        ended = services.end_other_sessions(_me())
+        flash(ngettext("You are logged out on %(num)d other device.",
+                       "You are logged out on %(num)d other devices.", ended), "success")
+    return redirect(url_for("accounts.settings"))
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -267,8 +336,8 @@ def accept_invitation(token: str):
                 return _invalid_invitation(error)
             _show_error(form, error)
         else:
-            logout_user()
-            login_user(user)
+            _log_out()
+            _log_in(user)
             flash(_("Welcome to Rongtong! You have joined %(company)s.", company=user.company.display_name),
                   "success")
             return redirect(url_for("companies.profile", company_id=user.company_id))

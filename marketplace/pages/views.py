@@ -1,7 +1,17 @@
 """Views of the public pages."""
 from __future__ import annotations
 
-from flask import abort, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
@@ -47,6 +57,13 @@ def region_data():
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon (融 on the brand red), where browsers look for it without a <link>."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
 
 
 @bp.app_context_processor
