@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.accounts.models import CompanyKind
-from marketplace.catalog import import_jobs, services
+from marketplace.catalog import services
+from marketplace.catalog.imports import jobs as import_jobs
 from marketplace.catalog.models import ImportJob, ImportJobStatus, Product, ProductStatus
 from marketplace.database import utcnow
 from marketplace.extensions import db
@@ -453,7 +454,7 @@ def test_stored_file_gone_gives_a_clear_404(app, exporter_client):
     job_id = job_id_of(upload(exporter_client, csv_bytes([good_row("V-1")])))
     for path in stored_files(app):
         path.unlink()
-    import_jobs._RESULTS.clear()
+    import_jobs.CHECKED.clear()
     response = exporter_client.get(f"/catalog/import/{job_id}")
     assert response.status_code == 404
     assert "no longer available" in response.get_data(as_text=True)

@@ -8,19 +8,18 @@ from datetime import date
 import openpyxl
 import pytest
 
-from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product, StockLocation
-from marketplace.catalog.rows import (
+from marketplace.catalog.imports.columns import (
     COLUMNS,
     EXAMPLE_PRODUCT,
     HEADER_ALIASES,
-    CertificationInput,
-    PriceTierInput,
-    ProductInput,
     column_for_header,
-    product_to_row,
     validate_rows,
 )
-from marketplace.catalog.spreadsheet import SpreadsheetError, Table, export_rows, read_table
+from marketplace.catalog.imports.files import export_rows
+from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product, StockLocation
+from marketplace.catalog.rows import CertificationInput, PriceTierInput, ProductInput, product_to_row
+from marketplace.imports.problems import SpreadsheetError
+from marketplace.imports.table import Table, read_table
 
 HEADER = ["货号", "产品名称", "类目", "单位", "起订量", "阶梯价"]
 GOOD = ["RC-1", "电饭煲", "小家电", "台", "100", "100:12.50; 500:11.80"]
@@ -429,3 +428,53 @@ def test_product_to_row_reads_a_product():
     assert row["certifications"] == [CertificationInput("CCC", "123", date(2027, 5, 1))]
     result = validate_rows(read_table("c.csv", export_rows([row], "csv", "zh")))
     assert result.rows[0].values.as_row() == row
+
+
+# ----------------------------------------------------------------- one category vocabulary
+
+
+@pytest.mark.parametrize("accept_language", ["zh-CN", "en"])
+def test_every_category_name_the_pages_show_is_accepted_on_import(app, accept_language):
+    from marketplace.catalog.categories import CATEGORIES, category_name
+    from marketplace.catalog.views import category_label
+
+    with app.test_request_context(headers={"Accept-Language": accept_language}):
+        # what the product pages and the catalog list show (category_label), and the search facets
+        shown = {category.code: category_label(category.code) for category in CATEGORIES}
+        assert shown == {category.code: str(category.label) for category in CATEGORIES}
+    if accept_language == "zh-CN":
+        assert shown["sports"] == "体育户外用品" and shown["chemicals_plastics"] == "塑料及化工产品"
+        assert shown["food"] == "食品和农产品"
+    rows = [[f"C-{index}", "样品", name, "件", "1", "9.90"] for index, name in enumerate(shown.values())]
+    result = validate_rows(table(HEADER, *rows))
+    assert result.all_problems() == [], problems(result)
+    assert [row.values.category for row in result.rows] == list(shown)
+    # the template and exports write the names the pages show
+    lang = "zh" if accept_language == "zh-CN" else "en"
+    assert {code: category_name(code, lang) for code in shown} == shown
+
+
+@pytest.mark.parametrize(("cell", "code"), [
+    ("运动户外", "sports"), ("塑料化工", "chemicals_plastics"), ("食品农产品", "food"), ("小家电", "small_appliances"),
+    ("LED照明", "lighting"), ("LED 照明", "lighting"), ("汽车配件", "auto_parts"), ("其它", "other"),
+    ("Sports and outdoor goods", "sports"), ("sports", "sports"),
+])
+def test_older_category_names_are_still_accepted(cell, code):
+    assert value("类目", cell, "category") == code
+
+
+def test_product_form_takes_a_leading_quote_as_typed_but_an_import_drops_its_own(app):
+    from werkzeug.datastructures import MultiDict
+
+    from marketplace.catalog.forms import ProductForm
+
+    with app.test_request_context():
+        form = ProductForm(MultiDict({"title_zh": "'=1+2 电饭煲", "sku": "'+86", "category": "other",
+                                      "unit": "件", "moq": "1", "price_tiers-quantity": "1",
+                                      "price_tiers-price": "9.90"}), meta={"csrf": False})
+        form.validate()
+        data = form.to_input()
+    assert (data.title_zh, data.sku) == ("'=1+2 电饭煲", "'+86")
+    # in a spreadsheet that quote is the one exports add to neutralise formulas: it is dropped
+    imported = validate_rows(with_cell("产品名称", "'=1+2 电饭煲")).rows[0].values
+    assert imported.title_zh == "=1+2 电饭煲"

@@ -10,19 +10,12 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from marketplace.catalog import spreadsheet
-from marketplace.catalog.rows import validate_rows
-from marketplace.catalog.spreadsheet import (
-    Problem,
-    SpreadsheetError,
-    export_rows,
-    neutralise,
-    read_table,
-    write_csv,
-    write_problems,
-    write_template,
-    write_xlsx,
-)
+from marketplace.catalog.imports.columns import validate_rows
+from marketplace.catalog.imports.files import export_rows, write_template
+from marketplace.imports import table as spreadsheet
+from marketplace.imports.problems import Problem, SpreadsheetError, write_problems
+from marketplace.imports.table import read_table
+from marketplace.spreadsheets import neutralise, write_csv, write_xlsx
 
 MiB = 1024 * 1024
 HEADER_ZH = ["货号", "产品名称", "类目", "单位", "起订量", "阶梯价"]
@@ -155,7 +148,9 @@ def test_read_table_refuses_workbook_with_entity_declarations(english):
             if info.filename == "xl/worksheets/sheet1.xml":
                 content = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>' + content
             target.writestr(info.filename, content)
-    assert "damaged" in refused("catalog.xlsx", buffer.getvalue())
+    assert refused("catalog.xlsx", buffer.getvalue()) == (
+        "The workbook holds a document type declaration (DTD), which Excel never writes, so it was not opened: "
+        "save it again from Excel.")
 
 
 def test_read_table_refuses_files_over_row_limit(english):
@@ -353,7 +348,7 @@ def test_write_xlsx_writes_text_not_formulas():
 
 
 def test_export_rows_neutralises_formula_injection_in_both_formats():
-    from marketplace.catalog.rows import EXAMPLE_PRODUCT
+    from marketplace.catalog.imports.columns import EXAMPLE_PRODUCT
 
     row = EXAMPLE_PRODUCT.as_row() | {"title_zh": "=cmd|' /C calc'!A0", "brand": "+86 138", "model": "@SUM(1)"}
     rows = list(csv.reader(io.StringIO(export_rows([row], "csv", "zh").decode("utf-8-sig"))))
@@ -388,7 +383,7 @@ def test_write_template_csv_opens_in_chinese_excel():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_write_template_parses_back_without_problems(lang, fmt):
-    from marketplace.catalog.rows import EXAMPLE_PRODUCT
+    from marketplace.catalog.imports.columns import EXAMPLE_PRODUCT
 
     result = validate_rows(read_table(f"template.{fmt}", write_template(lang, fmt)))
     assert result.all_problems() == []

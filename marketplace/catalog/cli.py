@@ -1,6 +1,6 @@
 """``flask catalog template|import``: the import template and spreadsheet imports from the command line.
 
-The import takes the web pages' path (``import_jobs.analyse_file`` then
+The import takes the web pages' path (``imports.jobs.analyse_file`` then
 ``services.import_products``): the same checks, the same messages, the same result. Problems
 go to stderr, one line each with its row and column; the plan and the outcome to stdout.
 """
@@ -44,7 +44,7 @@ def catalog():
 @with_appcontext
 def template_command(lang: str, fmt: str, output: str | None):
     """Write the import template: the header row and an example product."""
-    from marketplace.catalog.spreadsheet import write_template
+    from marketplace.catalog.imports.files import write_template
 
     data = write_template(lang, fmt)
     if output == "-":
@@ -73,9 +73,11 @@ def import_command(file: str, uscc: str, dry_run: bool, publish: bool):
     Rows whose SKU already exists in the catalog update that product; the others are created.
     Exit code 0 when the file was imported (or, with --dry-run, when it could be).
     """
-    from marketplace.catalog import import_jobs, services
+    from marketplace.catalog import services
+    from marketplace.catalog.imports import jobs as import_jobs
     from marketplace.errors import DomainError
     from marketplace.i18n import _, ngettext
+    from marketplace.imports.problems import more_problems_note
 
     try:
         company = import_jobs.find_exporter(uscc)
@@ -94,6 +96,8 @@ def import_command(file: str, uscc: str, dry_run: bool, publish: bool):
     for problem in problems:
         line = problem.describe()
         click.echo(line if problem.is_error else _("Warning: %(problem)s", problem=line), err=True)
+    if analysis.omitted:
+        click.echo(more_problems_note(analysis.omitted), err=True)
     result, plan = analysis.result, analysis.plan
     click.echo(_("%(file)s: %(rows)s rows for %(company)s", file=path.name, rows=len(result.rows),
                  company=company.name_zh))

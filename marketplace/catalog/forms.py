@@ -1,8 +1,9 @@
 """Catalog forms: the product form (create and edit), image upload, bulk status changes, list filters.
 
 Forms check shape: required fields, lengths, whole numbers, prices, dates and HS codes, with the
-spreadsheet import's own cell parsers (``rows``) so that a form and an import say the same thing
-about the same value. ``ProductForm.to_input`` builds the ``ProductInput`` the services take;
+cell parsers the spreadsheet import uses (``imports.cells``, ``catalog.vocabulary``) so that a
+form and an import say the same thing about the same value; a form's text is taken as typed (no
+spreadsheet un-quoting). ``ProductForm.to_input`` builds the ``ProductInput`` the services take;
 business rules (unique SKU, who may edit) are the services'. Labels use ``_l``.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import TextArea
 
 from marketplace.accounts.company_forms import market_choices
-from marketplace.catalog import rows
+from marketplace.catalog import rows, vocabulary
 from marketplace.catalog.categories import (
     CATEGORIES,
     CATEGORY_BY_CODE,
@@ -29,6 +30,8 @@ from marketplace.catalog.models import CccStatus, Product, ProductStatus, StockL
 from marketplace.catalog.rows import CellError, CertificationInput, PriceTierInput, ProductInput
 from marketplace.catalog.services import CATALOG_QUERY_MAX, CatalogFilter
 from marketplace.i18n import _, _l, current_locale_code, fen_to_yuan
+from marketplace.imports import cells
+from marketplace.inputs import query_id
 
 #: rows a repeated-rows field reads at most from one submission (more is refused, not read)
 ROWS_READ_LIMIT = 50
@@ -41,7 +44,7 @@ def _too_long():
 
 def _text(value: str | None, multiline: bool = False) -> str | None:
     """Cleaned text (control characters dropped), or None when empty."""
-    cleaned = rows.clean_text(value or "", multiline)
+    cleaned = cells.clean_text(value or "", multiline)
     return cleaned or None
 
 
@@ -62,7 +65,7 @@ class ParsedField(StringField):
         self.parsed = None
         if self.errors:
             return
-        text = rows.clean_text(self.data or "", self.multiline)
+        text = cells.clean_text(self.data or "", self.multiline)
         if not text:
             return
         try:
@@ -142,12 +145,12 @@ def parse_tier_row(index: int, quantity: str, price: str) -> tuple[int | None, i
     if not price:
         raise CellError(_l("Give the unit price in yuan."))
     if quantity:
-        amount = rows.parse_int(quantity, minimum=1)
+        amount = cells.parse_int(quantity, minimum=1)
     elif index == 0:
         amount = None  # the first break starts at the MOQ
     else:
         raise CellError(_l("Give the quantity from which this price applies."))
-    return amount, rows.parse_price(price)
+    return amount, cells.parse_price(price)
 
 
 def parse_certification_row(index: int, kind: str, number: str, expires: str) -> CertificationInput:
@@ -156,18 +159,18 @@ def parse_certification_row(index: int, kind: str, number: str, expires: str) ->
         raise CellError(_l("Choose the kind of certificate."))
     if kind not in CERTIFICATION_CODES:
         raise CellError(_l("Unknown certification %(value)s.", value=kind[:40]))
-    number = rows.clean_text(number)
+    number = cells.clean_text(number)
     if len(number) > MAX_CERT_NUMBER:
         raise CellError(_l("The certificate number is too long: at most %(limit)s characters.", limit=MAX_CERT_NUMBER))
-    return CertificationInput(kind, number or None, rows.parse_date(expires) if expires else None)
+    return CertificationInput(kind, number or None, cells.parse_date(expires) if expires else None)
 
 
 def _whole(text: str) -> int:
-    return rows.parse_int(text, minimum=0)
+    return cells.parse_int(text, minimum=0)
 
 
 def _moq(text: str) -> int:
-    return rows.parse_int(text, minimum=1)
+    return cells.parse_int(text, minimum=1)
 
 
 # --------------------------------------------------------------------------- product form
@@ -200,7 +203,7 @@ class ProductForm(FlaskForm):
     hs_code = ParsedField(
         _l("HS code"),
         validators=[Optional(), Length(max=13, message=_too_long())],
-        parser=rows.parse_hs_code,
+        parser=vocabulary.parse_hs_code,
         description=_l("A chapter (2 digits) or heading (4 digits), or a longer code under a known heading; "
                        "type a number or a word to search."),
     )
@@ -209,7 +212,7 @@ class ProductForm(FlaskForm):
     specs = ParsedField(
         _l("Specifications"),
         validators=[Optional(), Length(max=12000, message=_too_long())],
-        parser=rows.parse_specs,
+        parser=vocabulary.parse_specs,
         multiline=True,
         widget=TextArea(),
         render_kw={"rows": 4},
@@ -241,7 +244,7 @@ class ProductForm(FlaskForm):
     lead_time_days = ParsedField(
         _l("Lead time (days)"),
         validators=[Optional(), Length(max=20, message=_too_long())],
-        parser=rows.parse_lead_time,
+        parser=vocabulary.parse_lead_time,
         description=_l("Days from order to delivery."),
     )
     former_export_market = SelectField(_l("Former export market"), validators=[Optional()])
@@ -276,7 +279,7 @@ class ProductForm(FlaskForm):
         english = current_locale_code() == "en"
         self.category.choices = [("", _("Choose a category"))] + [(c.code, str(c.label)) for c in CATEGORIES]
         self.unit.choices = [("", _("Choose a unit"))] + [
-            (unit, rows.unit_name(unit, "en") if english else unit) for unit in UNITS
+            (unit, vocabulary.unit_name(unit, "en") if english else unit) for unit in UNITS
         ]
         self.stock_location.choices = [("", "—")] + [(s.value, str(s.label)) for s in StockLocation]
         self.ccc_status.choices = [(c.value, str(c.label)) for c in CccStatus]
@@ -409,11 +412,11 @@ class IdListField(Field):
             return
         values = formdata.getlist(self.name)
         self.raw_data = values
-        try:
-            self.data = [int(value) for value in values[:1000]]
-        except ValueError:
-            self.data = []
+        ids = [query_id(value) for value in values[:1000]]  # a number beyond any id is as bad as a word
+        if None in ids:
             self.process_errors.append(_("The selection is not valid."))
+        else:
+            self.data = ids
         if len(values) > 1000:
             self.process_errors.append(_("Select at most 1,000 products at once."))
 

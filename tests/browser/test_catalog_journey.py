@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from marketplace.accounts.models import CompanyKind, Role
+from marketplace.catalog.imports.files import write_template
 from marketplace.catalog.models import Product, ProductStatus
-from marketplace.catalog.spreadsheet import write_template
 from marketplace.extensions import db
 from tests.browser.conftest import screenshot
 from tests.factories import PASSWORD, make_company, make_user

@@ -1,10 +1,14 @@
 """Spreadsheet import jobs and catalog export: the one path from an uploaded file to products.
 
-Owns: ``analyse_file`` (bytes → ``spreadsheet.read_table`` → ``rows.validate_rows`` →
+Owns: ``analyse_file`` (bytes → ``imports.table.read_table`` → ``columns.validate_rows`` →
 ``services.plan_import``; nothing is written), shared by the web pages and ``flask catalog
 import``; the ImportJob records of web uploads (the stored file, the preview, the commit run
 inline or in a background thread whose progress is counted in memory); the problems report;
 the catalog export; the column guide shown on the upload page.
+
+Memory: the stored upload under ``UPLOAD_DIR/imports/`` is the job's record; its checked rows
+are kept in this process only between the preview and the commit of a previewed job (a few
+files at most), and dropped when the commit starts, so a finished job holds no memory.
 
 Products are written only by ``services.import_products`` (one transaction). Here only
 ImportJob rows and files under ``UPLOAD_DIR/imports/`` are written. No Flask views or forms.
@@ -18,17 +22,11 @@ as running at 0 until it ends.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import secrets
 import threading
-import time
-import unicodedata
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,32 +35,30 @@ from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import Company, CompanyKind, User
 from marketplace.accounts.validation import normalize_uscc
-from marketplace.catalog import rows as columns
-from marketplace.catalog import services, spreadsheet
+from marketplace.catalog import services
+from marketplace.catalog.imports import columns, files
 from marketplace.catalog.models import ImportJob, ImportJobStatus, Product
-from marketplace.catalog.rows import ProductInput, ValidationResult
-from marketplace.catalog.spreadsheet import Problem, Table
+from marketplace.catalog.rows import ProductInput, product_to_row
 from marketplace.database import utcnow
 from marketplace.errors import Conflict, DomainError, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _l, current_locale_code, fen_to_yuan
+from marketplace.imports import uploads
+from marketplace.imports.columns import ValidationResult
+from marketplace.imports.problems import Problem, write_problems
+from marketplace.imports.table import Table, read_table
 
 logger = logging.getLogger(__name__)
 
-#: file name endings accepted by the upload form (the content decides what the file really is)
-UPLOAD_EXTENSIONS = ("xlsx", "csv", "txt", "tsv", "xls")
-#: the preview lists at most this many problems (the report holds them all)
+#: the preview lists at most this many problems (the report holds up to ``problems.MAX_PROBLEMS``)
 PREVIEW_PROBLEMS = 500
 #: … and this many of the rows to create and to update
 PREVIEW_ROWS = 100
 #: a commit of fewer valid rows runs inside the request even when threads are allowed
 BACKGROUND_MIN_ROWS = 1000
-#: stored uploads older than this are deleted when a new file is uploaded
-KEEP_UPLOADS_DAYS = 7
 #: a job still "running" this long after it started lost its process (a 10,000-row import takes
 #: about 10 s): it is marked failed. Its one transaction never committed, so nothing was written.
 STALE_RUNNING_MINUTES = 30
-IMPORTS_FOLDER = "imports"
 
 
 # --------------------------------------------------------------------------- one path for web and CLI
@@ -82,20 +78,19 @@ class Analysis:
         return self.result.all_problems()
 
     @property
-    def error_count(self) -> int:
-        """Problems that keep a row (or the file) from being imported."""
-        return sum(1 for problem in self.problems if problem.is_error)
-
-    @property
     def warning_count(self) -> int:
         """Problems that do not stop anything."""
-        return sum(1 for problem in self.problems if not problem.is_error)
+        return sum(1 for problem in self.problems if not problem.is_error) + self.result.omitted_warnings
 
+    @property
+    def error_count(self) -> int:
+        """Problems that keep a row (or the file) from being imported, those past the cap included."""
+        return sum(1 for problem in self.problems if problem.is_error) + self.result.omitted_errors
 
-def max_upload_bytes() -> int:
-    """The largest file accepted (``IMPORT_MAX_BYTES``, at most the spreadsheet reader's limit)."""
-    configured = current_app.config.get("IMPORT_MAX_BYTES") or spreadsheet.MAX_UPLOAD_BYTES
-    return min(int(configured), spreadsheet.MAX_UPLOAD_BYTES)
+    @property
+    def omitted(self) -> int:
+        """Problems past the per-file cap: counted, not listed ("and N more")."""
+        return self.result.omitted
 
 
 def analyse_file(company: Company, filename: str, data: bytes) -> Analysis:
@@ -103,7 +98,7 @@ def analyse_file(company: Company, filename: str, data: bytes) -> Analysis:
 
     Raises ``SpreadsheetError`` (a ValidationFailed on field "file") when the whole file is refused.
     """
-    table = spreadsheet.read_table(filename, data, max_bytes=max_upload_bytes())
+    table = read_table(filename, data, max_bytes=uploads.max_upload_bytes())
     result = columns.validate_rows(table)
     return Analysis(table, result, services.plan_import(company, result))
 
@@ -122,57 +117,18 @@ def find_exporter(uscc: str) -> Company:
 
 # --------------------------------------------------------------------------- uploads
 
-
-def _imports_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / IMPORTS_FOLDER
-
-
-def _display_filename(filename: str | None) -> str:
-    """The user's file name without any path, control characters or excess length (shown only)."""
-    name = unicodedata.normalize("NFC", filename or "")
-    name = re.split(r"[\\/]", name)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[-200:] or "upload"
-
-
-def check_upload_name(filename: str | None) -> None:
-    """Refuse names that are no spreadsheet (.exe, .pdf …) before reading the content."""
-    extension = _display_filename(filename).rpartition(".")[2].lower()
-    if extension not in UPLOAD_EXTENSIONS:
-        raise ValidationFailed(_l("Upload an Excel workbook (.xlsx) or a CSV file (.csv)."), "file")
-
-
-def purge_old_uploads(days: int = KEEP_UPLOADS_DAYS) -> int:
-    """Delete stored uploads older than ``days``; returns how many."""
-    directory = _imports_dir()
-    if not directory.is_dir():
-        return 0
-    cutoff = time.time() - days * 86400
-    removed = 0
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            try:
-                if entry.is_file() and entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-            except OSError as error:  # another worker removed it first
-                logger.debug("could not remove %s: %s", entry.path, error)
-    return removed
+#: the size limit the upload page states (the same for every kind of import)
+max_upload_bytes = uploads.max_upload_bytes
 
 
 def create_import_job(actor: User, filename: str | None, data: bytes) -> ImportJob:
     """Check an uploaded file, store it and record a job awaiting confirmation (no product is written)."""
     company = actor.company
     services.check_can_edit_catalog(actor, company)
-    check_upload_name(filename)
-    name = _display_filename(filename)
+    uploads.check_upload_name(filename)
+    name = uploads.display_filename(filename)
     analysis = analyse_file(company, name, data)
-    directory = _imports_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    purge_old_uploads()
-    stored_name = f"{secrets.token_hex(16)}.{analysis.table.format}"
-    path = directory / stored_name
-    path.write_bytes(data)
+    stored_name = uploads.store_upload(data, analysis.table.format)
     result = analysis.result
     job = ImportJob(
         company_id=company.id, user_id=actor.id, original_filename=name, stored_name=stored_name,
@@ -185,9 +141,9 @@ def create_import_job(actor: User, filename: str | None, data: bytes) -> ImportJ
         db.session.commit()
     except Exception:
         db.session.rollback()
-        path.unlink(missing_ok=True)
+        uploads.delete_upload(stored_name)
         raise
-    _remember(stored_name, result)
+    CHECKED.remember(stored_name, result)
     logger.info("import job %s: company %s uploaded %r (%d rows, %d valid)", job.id, company.id, name,
                 job.total_rows, job.valid_rows)
     return job
@@ -227,44 +183,20 @@ def _fail_if_interrupted(job: ImportJob) -> None:
     logger.warning("import job %s was interrupted: marked failed", job.id)
 
 
-# validated files, kept for the next page (preview → commit → report) of the same job
-_RESULTS: OrderedDict[str, ValidationResult] = OrderedDict()
-_RESULTS_KEPT = 4
-_RESULTS_LOCK = threading.Lock()
-
-
-def _remember(stored_name: str, result: ValidationResult) -> None:
-    with _RESULTS_LOCK:
-        _RESULTS[stored_name] = result
-        _RESULTS.move_to_end(stored_name)
-        while len(_RESULTS) > _RESULTS_KEPT:
-            _RESULTS.popitem(last=False)
-
-
-def _recalled(stored_name: str) -> ValidationResult | None:
-    with _RESULTS_LOCK:
-        return _RESULTS.get(stored_name)
-
-
-def _forget(stored_name: str) -> None:
-    with _RESULTS_LOCK:
-        _RESULTS.pop(stored_name, None)
+#: the checked rows of previewed uploads, kept for their commit (dropped when it starts)
+CHECKED = uploads.CheckedFiles()
 
 
 def job_analysis(job: ImportJob) -> Analysis:
     """The job's stored file (validated again unless this process just did) planned against the catalog now."""
-    path = _imports_dir() / job.stored_name
-    if not path.is_file():
+    if not (uploads.imports_dir() / job.stored_name).is_file():
         raise NotFound(_l("The uploaded file is no longer available: upload it again."))
-    known = _recalled(job.stored_name)
+    known = CHECKED.recall(job.stored_name)
     if known is not None:
         return Analysis(None, known, services.plan_import(job.company, known))
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise NotFound(_l("The uploaded file is no longer available: upload it again.")) from None
-    analysis = analyse_file(job.company, job.original_filename, data)
-    _remember(job.stored_name, analysis.result)
+    analysis = analyse_file(job.company, job.original_filename, uploads.read_upload(job.stored_name))
+    if job.status is ImportJobStatus.PREVIEWED:
+        CHECKED.remember(job.stored_name, analysis.result)
     return analysis
 
 
@@ -288,7 +220,8 @@ class Preview:
 
     @property
     def problem_count(self) -> int:
-        return len(self.analysis.problems)
+        """Every problem found, the ones past the per-file cap included."""
+        return len(self.analysis.problems) + self.analysis.omitted
 
     @property
     def to_create(self) -> int:
@@ -319,7 +252,8 @@ def preview_import_job(actor: User, job_id: int) -> Preview:
 def problems_report(actor: User, job_id: int, fmt: str) -> tuple[ImportJob, bytes]:
     """The job's full problem list as CSV or XLSX (row, column, severity, message)."""
     job = get_import_job(actor, job_id)
-    return job, spreadsheet.write_problems(job_analysis(job).problems, fmt)
+    analysis = job_analysis(job)
+    return job, write_problems(analysis.problems, fmt, omitted=analysis.omitted)
 
 
 def cancel_import_job(actor: User, job_id: int) -> ImportJob:
@@ -330,8 +264,8 @@ def cancel_import_job(actor: User, job_id: int) -> ImportJob:
     job.status = ImportJobStatus.CANCELLED
     job.finished_at = utcnow()
     db.session.commit()
-    (_imports_dir() / job.stored_name).unlink(missing_ok=True)
-    _forget(job.stored_name)
+    uploads.delete_upload(job.stored_name)
+    CHECKED.forget(job.stored_name)
     return job
 
 
@@ -393,6 +327,7 @@ def start_import_job(actor: User, job_id: int, publish: bool = False) -> ImportJ
     job.processed = 0
     job.to_create, job.to_update = len(analysis.plan.creates), len(analysis.plan.updates)
     _set_progress(job.id, 0, analysis.plan.total)
+    CHECKED.forget(job.stored_name)  # the commit holds the rows until it ends; then nothing does
     locale = current_locale_code()
     if _runs_inline(analysis.plan.total):
         db.session.commit()
@@ -508,7 +443,7 @@ def export_catalog(actor: User, fmt: str, lang: str) -> bytes:
         .order_by(Product.sku)
         .options(selectinload(Product.price_tiers), selectinload(Product.certifications))
     )
-    return spreadsheet.export_rows((columns.product_to_row(product) for product in products), fmt, lang)
+    return files.export_rows((product_to_row(product) for product in products), fmt, lang)
 
 
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")

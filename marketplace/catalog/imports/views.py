@@ -2,7 +2,7 @@
 
 Upload → preview (every problem by row and column; nothing written) → confirm → progress →
 done; the template and problem-report downloads; the catalog export. Views parse input, call
-one function of ``import_jobs`` and render or redirect; the rules live there and in
+one function of ``jobs`` and render or redirect; the rules live there and in
 ``services``. Only exporters' users may use these pages (others get 403); a job of another
 company is 404.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from functools import wraps
 
-from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -20,21 +20,18 @@ from wtforms import BooleanField
 
 from marketplace.accounts.company_services import today_in_china
 from marketplace.accounts.models import CompanyKind
-from marketplace.catalog import import_bp, import_jobs
-from marketplace.catalog.categories import CATEGORIES, CATEGORY_BY_CODE, UNITS
+from marketplace.catalog import import_bp
+from marketplace.catalog.categories import CATEGORIES, CATEGORY_BY_CODE, UNITS, category_name
+from marketplace.catalog.imports import jobs as import_jobs
+from marketplace.catalog.imports.files import write_template
 from marketplace.catalog.models import ImportJobStatus
-from marketplace.catalog.rows import category_name, unit_name
-from marketplace.catalog.spreadsheet import write_template
+from marketplace.catalog.vocabulary import unit_name
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.i18n import _, _l, current_locale_code
+from marketplace.imports.problems import more_problems_note
+from marketplace.spreadsheets import download
 
 logger = logging.getLogger(__name__)
-
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-
 
 class ImportUploadForm(FlaskForm):
     """The spreadsheet to import (its content is checked by the service, not its name alone)."""
@@ -72,14 +69,6 @@ def _file_lang() -> str:
     if lang in ("zh", "en"):
         return lang
     return "en" if current_locale_code() == "en" else "zh"
-
-
-def _download(data: bytes, fmt: str, filename: str):
-    response = make_response(data)
-    response.headers["Content-Type"] = MIMETYPES[fmt]
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 def _render_upload(form: ImportUploadForm, status: int = 200):
@@ -134,7 +123,7 @@ def job(job_id: int):
         "catalog/import_preview.html", preview=preview, job=preview.job,
         commit_form=ImportCommitForm(formdata=None), cancel_form=ImportCancelForm(formdata=None),
         preview_limit=import_jobs.PREVIEW_PROBLEMS, rows_limit=import_jobs.PREVIEW_ROWS,
-        category_label=_category_label,
+        category_label=_category_label, more_problems=more_problems_note(preview.analysis.omitted),
     )
 
 
@@ -185,14 +174,14 @@ def progress(job_id: int):
 def problems(job_id: int, fmt: str):
     """Every problem of the file (row, column, severity, message) to download."""
     _job, data = import_jobs.problems_report(current_user, job_id, fmt)
-    return _download(data, fmt, f"import-{job_id}-problems.{fmt}")
+    return download(data, fmt, f"import-{job_id}-problems.{fmt}")
 
 
 @import_bp.get("/template.<any(csv, xlsx):fmt>")
 def template(fmt: str):
     """The import template (header row and an example) in Chinese or English; public."""
     lang = _file_lang()
-    return _download(write_template(lang, fmt), fmt, f"rongtong-catalog-template-{lang}.{fmt}")
+    return download(write_template(lang, fmt), fmt, f"rongtong-catalog-template-{lang}.{fmt}")
 
 
 @import_bp.get("/export.<any(csv, xlsx):fmt>")
@@ -201,4 +190,4 @@ def export(fmt: str):
     """The company's whole catalog (every status) in the template's columns."""
     lang = _file_lang()
     data = import_jobs.export_catalog(current_user, fmt, lang)
-    return _download(data, fmt, f"rongtong-catalog-{today_in_china().isoformat()}.{fmt}")
+    return download(data, fmt, f"rongtong-catalog-{today_in_china().isoformat()}.{fmt}")
