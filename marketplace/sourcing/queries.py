@@ -1,0 +1,316 @@
+"""Sourcing queries: what the pages and exports read — the request and quote pages, the lists with their
+counts, the buyer's comparison and its XLSX export.
+
+Owns: reading only (the lists expire lapsed requests first through ``services``). Every query is
+scoped to what the actor may see: a buyer reads its own requests and every quote on them; an
+exporter reads the open requests it may see and its own quotes, never a competitor's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from marketplace import regions
+from marketplace.accounts.company_services import page_number
+from marketplace.accounts.models import Company, CompanyKind, User, Verification
+from marketplace.catalog.categories import CERTIFICATION_KINDS
+from marketplace.catalog.models import CccStatus, Product, ProductStatus
+from marketplace.deals.models import OrderIntent
+from marketplace.extensions import db
+from marketplace.i18n import _, fen_to_yuan
+from marketplace.sourcing.models import ProcurementRequest, Quote, QuoteRevision, RequestEvent
+from marketplace.sourcing.services import (
+    PER_PAGE,
+    award_quantity,
+    expire_requests,
+    exporter_can_see,
+    get_own_request,
+    load_quote,
+    party_of,
+    require_buyer,
+    require_exporter,
+    today_in_china,
+)
+from marketplace.sourcing.states import (
+    LIVE_QUOTE_STATES,
+    READINESS_LABELS,
+    Party,
+    QuoteState,
+    RequestState,
+    quote_actions,
+    request_actions,
+)
+
+# --------------------------------------------------------------------------- pages
+
+
+def request_view(viewer: User, request: ProcurementRequest) -> dict:
+    """What the request page needs beyond the request: the viewer's side, buttons, quotes or own quote, history."""
+    party = party_of(viewer, request)
+    view = {"party": party, "actions": [], "own_quote": None, "quote_actions": [], "quote_counts": None,
+            "events": [], "can_quote": False}
+    if party is Party.BUYER:
+        view["actions"] = request_actions(request.state)
+        view["events"] = db.session.scalars(
+            sa.select(RequestEvent).where(RequestEvent.request_id == request.id)
+            .options(selectinload(RequestEvent.actor_user), selectinload(RequestEvent.actor_company))
+            .order_by(RequestEvent.id)).all()
+        view["quote_counts"] = quote_counts([request.id]).get(request.id, (0, 0))
+    elif party is Party.EXPORTER:
+        own = db.session.scalar(sa.select(Quote).where(Quote.request_id == request.id,
+                                                       Quote.exporter_company_id == viewer.company_id))
+        view["own_quote"] = own
+        if own is not None:
+            view["quote_actions"] = quote_actions(own.state, Party.EXPORTER, request.state)
+        view["can_quote"] = request.state is RequestState.OPEN and (own is None or own.state is QuoteState.WITHDRAWN)
+    return view
+
+
+def quote_view(viewer: User, quote: Quote) -> dict:
+    """The quote page: the viewer's side, its actions, the revisions."""
+    _quote, party = load_quote(viewer, quote.id)
+    return {
+        "party": party,
+        "actions": quote_actions(quote.state, party, quote.request.state),
+        "revisions": db.session.scalars(
+            sa.select(QuoteRevision).where(QuoteRevision.quote_id == quote.id)
+            .options(selectinload(QuoteRevision.actor_user), selectinload(QuoteRevision.actor_company))
+            .order_by(QuoteRevision.id)).all(),
+        "intent": db.session.scalar(sa.select(OrderIntent).where(OrderIntent.quote_id == quote.id))
+        if party is Party.BUYER or quote.state is QuoteState.AWARDED else None,
+    }
+
+
+def own_products(actor: User) -> list[Product]:
+    """The exporter's published products, for the quote form's product choice."""
+    return list(db.session.scalars(
+        sa.select(Product).where(Product.company_id == actor.company_id, Product.status == ProductStatus.PUBLISHED)
+        .order_by(Product.title_zh).limit(500)
+    ).all())
+
+
+def invitable_exporters() -> list[tuple[int, str]]:
+    """(id, name) of every verified exporter, for the invitation choice."""
+    rows = db.session.execute(
+        sa.select(Company.id, Company.name_zh).where(Company.kind == CompanyKind.EXPORTER,
+                                                     Company.verification == Verification.VERIFIED)
+        .order_by(Company.name_zh).limit(2000)).all()
+    return [(row.id, row.name_zh) for row in rows]
+
+
+def quote_counts(request_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """request id → (live quotes, all quotes but withdrawn); for the buyer's own requests only."""
+    if not request_ids:
+        return {}
+    live = sa.func.sum(sa.case((Quote.state.in_(LIVE_QUOTE_STATES), 1), else_=0))
+    rows = db.session.execute(
+        sa.select(Quote.request_id, live, sa.func.count()).where(Quote.request_id.in_(request_ids),
+                                                                 Quote.state != QuoteState.WITHDRAWN)
+        .group_by(Quote.request_id)).all()
+    return {request_id: (int(live_count or 0), int(total)) for request_id, live_count, total in rows}
+
+
+@dataclass
+class RequestFilter:
+    """List filters: state, category, delivery province, title text."""
+
+    state: RequestState | None = None
+    category: str | None = None
+    province: str | None = None
+    text: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any((self.state, self.category, self.province, (self.text or "").strip()))
+
+
+def _filter_conditions(filters: RequestFilter) -> list:
+    conditions = []
+    if filters.state is not None:
+        conditions.append(ProcurementRequest.state == filters.state)
+    if filters.category:
+        conditions.append(ProcurementRequest.category == filters.category)
+    if filters.province:
+        conditions.append(ProcurementRequest.delivery_province_code == filters.province)
+    text = (filters.text or "").strip()[:100]
+    if text:
+        conditions.append(ProcurementRequest.title.icontains(text, autoescape=True))
+    return conditions
+
+
+def list_my_requests(actor: User, filters: RequestFilter, page=1, per_page: int = PER_PAGE):
+    """A page of the buyer company's own requests, newest first, with quote counts: (page, counts)."""
+    company = require_buyer(actor, verified=False)
+    expire_requests()
+    query = (sa.select(ProcurementRequest)
+             .where(ProcurementRequest.buyer_company_id == company.id, *_filter_conditions(filters))
+             .order_by(ProcurementRequest.created_at.desc(), ProcurementRequest.id.desc()))
+    result = db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
+    return result, quote_counts([r.id for r in result.items])
+
+
+def list_open_requests(actor: User, filters: RequestFilter, page=1, per_page: int = PER_PAGE):
+    """A page of the open requests the exporter may see (public, or invited), newest first: (page, my quotes)."""
+    company = require_exporter(actor)
+    expire_requests()
+    filters = replace(filters, state=None)
+    query = (sa.select(ProcurementRequest)
+             .where(ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.deadline >= today_in_china(),
+                    exporter_can_see().params(company=company.id), *_filter_conditions(filters))
+             .options(selectinload(ProcurementRequest.buyer_company))
+             .order_by(ProcurementRequest.published_at.desc(), ProcurementRequest.id.desc()))
+    result = db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
+    ids = [r.id for r in result.items]
+    mine = {}
+    if ids:
+        mine = dict(db.session.execute(
+            sa.select(Quote.request_id, Quote.state).where(Quote.request_id.in_(ids),
+                                                           Quote.exporter_company_id == company.id)).all())
+    return result, mine
+
+
+def list_my_quotes(actor: User, page=1, per_page: int = PER_PAGE):
+    """A page of the exporter company's own quotes, newest first."""
+    company = require_exporter(actor)
+    expire_requests()
+    query = (sa.select(Quote).where(Quote.exporter_company_id == company.id)
+             .options(selectinload(Quote.request).selectinload(ProcurementRequest.buyer_company))
+             .order_by(Quote.updated_at.desc(), Quote.id.desc()))
+    return db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass
+class QuoteRow:
+    """One quote in the buyer's comparison, with everything computed against the request."""
+
+    quote: Quote
+    amount_fen: int
+    quantity: int
+    vs_target: Decimal | None  # percent above (+) or below (−) the target unit price
+    vs_budget: Decimal | None  # percent of the budget the amount takes
+    moq_fits: bool
+    certs_held: list[str] = field(default_factory=list)
+    certs_missing: list[str] = field(default_factory=list)
+    readiness_held: list[str] = field(default_factory=list)
+    readiness_missing: list[str] = field(default_factory=list)
+    same_province: bool = False
+    tags: list = field(default_factory=list)
+    tariff_hit: bool = False
+    verified: bool = False
+    lapsed: bool = False
+
+
+def _readiness_of(product: Product | None) -> set[str]:
+    if product is None:
+        return set()
+    held = set()
+    if product.ccc_status in (CccStatus.HELD, CccStatus.NOT_NEEDED):
+        held.add("ccc")
+    if product.gb_standard_met:
+        held.add("gb_standard")
+    if product.chinese_label_ready:
+        held.add("chinese_label")
+    if product.vat_invoice:
+        held.add("vat_invoice")
+    return held
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def _row(quote: Quote, request: ProcurementRequest, today: date) -> QuoteRow:
+    quantity = award_quantity(quote, request)
+    amount = quantity * quote.unit_price_fen
+    product = quote.product
+    held_certs = {c.kind for c in (product.certifications if product else []) if not c.is_expired(today)}
+    required = list(request.required_certifications or [])
+    readiness = _readiness_of(product)
+    wanted = list(request.required_readiness or [])
+    company = quote.exporter_company
+    return QuoteRow(
+        quote=quote, amount_fen=amount, quantity=quantity,
+        vs_target=(_percent(quote.unit_price_fen - request.target_unit_price_fen, request.target_unit_price_fen)
+                   if request.target_unit_price_fen else None),
+        vs_budget=_percent(amount, request.budget_fen) if request.budget_fen else None,
+        moq_fits=quote.moq <= request.quantity,
+        certs_held=[c for c in required if c in held_certs], certs_missing=[c for c in required if c not in held_certs],
+        readiness_held=[r for r in wanted if r in readiness], readiness_missing=[r for r in wanted if r not in readiness],
+        same_province=company.province_code == request.delivery_province_code,
+        tags=[t.tag for t in company.tags], tariff_hit=bool(company.exposures),
+        verified=company.is_verified, lapsed=quote.valid_until < today,
+    )
+
+
+#: ?sort= values of the comparison → key (live quotes always first)
+SORTS = {
+    "price": lambda r: (r.quote.unit_price_fen, r.quote.id),
+    "amount": lambda r: (r.amount_fen, r.quote.id),
+    "lead_time": lambda r: (r.quote.lead_time_days, r.quote.unit_price_fen),
+    "moq": lambda r: (r.quote.moq, r.quote.unit_price_fen),
+    "certifications": lambda r: (len(r.certs_missing) + len(r.readiness_missing), r.quote.unit_price_fen),
+    "nearby": lambda r: (not r.same_province, r.quote.unit_price_fen),
+    "newest": lambda r: (-r.quote.updated_at.timestamp(), r.quote.id),
+}
+DEFAULT_SORT = "price"
+
+
+def compare_quotes(actor: User, request_id: int, sort: str | None = None) -> tuple[ProcurementRequest, list[QuoteRow]]:
+    """Every quote on the buyer's own request, side by side, sorted server-side (live ones first)."""
+    request = get_own_request(actor, request_id)
+    today = today_in_china()
+    quotes = db.session.scalars(
+        sa.select(Quote).where(Quote.request_id == request.id)
+        .options(selectinload(Quote.product).selectinload(Product.certifications),
+                 selectinload(Quote.exporter_company).selectinload(Company.tags),
+                 selectinload(Quote.exporter_company).selectinload(Company.exposures))
+    ).all()
+    rows = [_row(quote, request, today) for quote in quotes]
+    key = SORTS.get(sort or DEFAULT_SORT, SORTS[DEFAULT_SORT])
+    rows.sort(key=lambda r: (not r.quote.state.is_live and r.quote.state is not QuoteState.AWARDED, key(r)))
+    return request, rows
+
+
+CERTIFICATION_LABELS = dict(CERTIFICATION_KINDS)
+
+
+def certification_label(code: str) -> str:
+    """A certification code's label in the current language."""
+    return str(CERTIFICATION_LABELS.get(code, code))
+
+
+def export_comparison(actor: User, request_id: int, sort: str | None = None) -> bytes:
+    """The comparison as XLSX in the current language (formula injection neutralised by the catalog's writer)."""
+    from marketplace.spreadsheets import write_xlsx
+
+    request, rows = compare_quotes(actor, request_id, sort)
+    header = [_("Exporter"), _("Verified"), _("Province"), _("Same province as delivery"), _("Tags"),
+              _("Tariff-hit"), _("Unit price (CNY)"), _("Quantity offered"), _("Quantity awarded"),
+              _("Amount (CNY)"), _("From target (%)"), _("MOQ"), _("MOQ within requested quantity"),
+              _("Lead time (days)"), _("Valid until"), _("Certifications held"), _("Certifications missing"),
+              _("Readiness missing"), _("Product"), _("State"), _("Note")]
+    data = [
+        [row.quote.exporter_company.name_zh, _("Yes") if row.verified else _("No"),
+         regions.province(row.quote.exporter_company.province_code).name
+         if regions.province(row.quote.exporter_company.province_code) else "",
+         _("Yes") if row.same_province else _("No"), "、".join(str(t.label) for t in row.tags),
+         _("Yes") if row.tariff_hit else _("No"), fen_to_yuan(row.quote.unit_price_fen), row.quote.quantity,
+         row.quantity, fen_to_yuan(row.amount_fen), row.vs_target, row.quote.moq,
+         _("Yes") if row.moq_fits else _("No"), row.quote.lead_time_days, row.quote.valid_until.isoformat(),
+         "、".join(certification_label(c) for c in row.certs_held),
+         "、".join(certification_label(c) for c in row.certs_missing),
+         "、".join(str(READINESS_LABELS[r]) for r in row.readiness_missing),
+         row.quote.product.title_zh if row.quote.product else "", str(row.quote.state.label),
+         row.quote.note or ""]
+        for row in rows
+    ]
+    title = _("Quotes")
+    return write_xlsx([(title, header, data)],
+                      widths=[[28, 8, 10, 10, 16, 10, 14, 12, 12, 16, 12, 10, 12, 12, 12, 22, 22, 22, 28, 10, 40]])
