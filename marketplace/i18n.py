@@ -9,6 +9,7 @@ import logging
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_compact_currency, format_currency, format_decimal
 from flask import Flask, current_app, has_request_context, request, session
@@ -18,10 +19,12 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup
 
 from marketplace.extensions import babel
 
-__all__ = ["_", "_l", "N_", "ngettext", "format_money", "format_number", "fen_to_yuan", "yuan_to_fen"]
+__all__ = ["_", "_l", "N_", "ngettext", "format_money", "format_number", "fen_to_yuan", "yuan_to_fen",
+           "lazy_money", "lazy_number", "encode_message", "render_message", "today_in_china"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +77,14 @@ def select_timezone() -> str:
     return "Asia/Shanghai"
 
 
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def today_in_china() -> date:
+    """Today's date in Asia/Shanghai (certificate expiry and valid-until dates are Chinese calendar days)."""
+    return datetime.now(CHINA).date()
+
+
 def fen_to_yuan(fen: int | None) -> Decimal | None:
     """Integer fen to a two-place Decimal of yuan."""
     if fen is None:
@@ -99,15 +110,30 @@ def current_locale_code() -> str:
 _locale_str = current_locale_code
 
 
+#: decimals of the compact form: 12.35万 in Chinese (a 万 is a big unit), 1.2M in English
+COMPACT_DIGITS = {"zh_CN": 2, "en": 1}
+
+
 def format_money(fen: int | None, compact: bool = False) -> str:
-    """Money in integer fen for the current locale: ¥1,234.00; compact: ¥12.35万 / CN¥123.46K."""
+    """Money in integer fen for the current locale: ¥1,234.00; compact (≥ 10,000 yuan): ¥12.35万 / CN¥1.2M."""
     if fen is None:
         return "—"
     yuan = fen_to_yuan(fen)
     locale = _locale_str()
     if compact and abs(yuan) >= 10000:
-        return format_compact_currency(yuan, "CNY", locale=locale, fraction_digits=2)
+        return format_compact_currency(yuan, "CNY", locale=locale, fraction_digits=COMPACT_DIGITS[locale])
     return format_currency(yuan, "CNY", locale=locale)
+
+
+def format_money_short(fen: int | None) -> Markup:
+    """The compact amount for lists, totals and profiles, with the exact one as its tooltip.
+
+    Where people scan amounts (¥12.35万 / CN¥1.2M); the intent itself shows the exact ``money``.
+    """
+    short, exact = format_money(fen, compact=True), format_money(fen)
+    if short == exact:
+        return Markup("{}").format(short)
+    return Markup('<span title="{}">{}</span>').format(exact, short)
 
 
 def format_number(value, compact: bool = False) -> str:
@@ -117,7 +143,7 @@ def format_number(value, compact: bool = False) -> str:
     from babel.numbers import format_compact_decimal
 
     if compact and abs(value) >= 10000:
-        return format_compact_decimal(value, locale=_locale_str(), fraction_digits=2)
+        return format_compact_decimal(value, locale=_locale_str(), fraction_digits=COMPACT_DIGITS[_locale_str()])
     return format_decimal(value, locale=_locale_str())
 
 
@@ -133,6 +159,78 @@ def format_date(value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return "—"
     return _babel_format_date(value, fmt)
+
+
+# --------------------------------------------------------------------------- stored messages
+#
+# A message written now and read later (a notification) is stored as its message id and
+# arguments, not as text, so each reader sees it in their own language. ``encode_message`` turns
+# what callers pass (``_l("… %(x)s", x=…)``, ``lazy_money(fen)``, plain text, or a list of those
+# shown one per line) into JSON; ``render_message`` turns it back into text in the current locale.
+# Only the functions ``_renderers()`` names are ever called on the way back (never one named in the data).
+
+
+def lazy_money(fen: int | None, compact: bool = False) -> EscapedLazyString:
+    """An amount that formats itself in the reader's locale when shown (for stored messages)."""
+    return EscapedLazyString(format_money, fen, compact=compact)
+
+
+def lazy_number(value) -> EscapedLazyString:
+    """A number that formats itself in the reader's locale when shown (for stored messages)."""
+    return EscapedLazyString(format_number, value)
+
+
+def _renderers() -> dict:
+    return {"gettext": _, "ngettext": ngettext, "money": format_money, "number": format_number}
+
+
+def _function_name(func) -> str | None:
+    for name, known in _renderers().items():
+        if func is known:
+            return name
+    return None
+
+
+def encode_message(value) -> object:
+    """JSON for a message to store: lazy strings keep their message id and (encoded) arguments."""
+    if isinstance(value, LazyString):
+        name = _function_name(value._func)
+        if name is None:  # a lazy value we cannot replay: keep its text in the current locale
+            return str(value)
+        return {"f": name, "a": [encode_message(arg) for arg in value._args],
+                "k": {key: encode_message(arg) for key, arg in value._kwargs.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"lines": [encode_message(part) for part in value if part not in (None, "")]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def render_message(data) -> str:
+    """The text of an encoded message in the current locale (see ``encode_message``)."""
+    if isinstance(data, dict):
+        if "lines" in data:
+            return "\n".join(render_message(part) for part in data["lines"])
+        func = _renderers().get(data.get("f"))
+        if func is None:
+            return ""
+        args = [_argument(arg) for arg in data.get("a") or []]
+        kwargs = {key: _argument(arg) for key, arg in (data.get("k") or {}).items()}
+        try:
+            return str(func(*args, **kwargs))
+        except (KeyError, TypeError, ValueError):  # a translation whose placeholders do not match
+            logger.warning("stored message %r could not be rendered", data.get("a"))
+            return str(args[0]) if args else ""
+    return "" if data is None else str(data)
+
+
+def _argument(value):
+    # nested messages become text in the same locale; plain values stay as they are (ints format)
+    return render_message(value) if isinstance(value, dict) else value
 
 
 def _compile_catalogs(directory: Path) -> None:
@@ -159,6 +257,7 @@ def register_i18n(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(
         money=format_money,
+        money_short=format_money_short,
         number=format_number,
         datetime=format_datetime,
         date=format_date,

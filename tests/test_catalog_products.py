@@ -385,7 +385,7 @@ def test_bulk_publish_archive_and_draft(app, en_client, world):
     login(en_client, world.a_admin)
     response = post_form(en_client, "/catalog/bulk", {"action": "publish", "product_ids": [str(i) for i in ids[:2]]},
                          form_url="/catalog/", follow_redirects=True)
-    assert "2 product(s) published." in response.get_data(as_text=True)
+    assert "2 products published." in response.get_data(as_text=True)
     assert [product_state(app, i)["status"] for i in ids] == ["published", "published", "draft"]
     post_form(en_client, "/catalog/bulk", {"action": "archive", "product_ids": [str(ids[0])]}, form_url="/catalog/")
     post_form(en_client, "/catalog/bulk", {"action": "draft", "product_ids": [str(ids[1])]}, form_url="/catalog/")

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from flask import render_template_string
 
+from marketplace.accounts.models import CompanyKind
 from marketplace.extensions import db
 from marketplace.i18n import format_datetime, format_money, format_number
 from tests.conftest import login, post_form
@@ -189,3 +190,56 @@ def test_translations_check_command_passes(runner):
     result = runner.invoke(args=["translations", "check"])
     assert result.exit_code == 0, result.output
     assert "translations complete" in result.output
+
+
+def test_money_short_is_compact_with_the_exact_amount_as_tooltip(app):
+    from marketplace.i18n import format_money_short
+
+    with app.test_request_context("/"):
+        assert str(format_money_short(1_234_567_800)) == '<span title="¥12,345,678.00">¥1234.57万</span>'
+        assert str(format_money_short(12_345_678_900)) == '<span title="¥123,456,789.00">¥1.23亿</span>'
+        assert str(format_money_short(8900)) == "¥89.00"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert str(format_money_short(1_234_567_800)) == '<span title="CN¥12,345,678.00">CN¥12.3M</span>'
+
+
+def test_stored_message_renders_in_each_locale(app):
+    from flask_babel import force_locale
+
+    from marketplace.deals.states import IntentState
+    from marketplace.i18n import _l, encode_message, lazy_money, render_message
+
+    with app.app_context():
+        with force_locale("en"):
+            data = encode_message([_l("Order intent #%(id)s (%(product)s): %(state)s", id=5, product="<b>杯</b>",
+                                      state=IntentState.SUBMITTED.label), lazy_money(100), "plain"])
+        assert data["lines"][0]["k"]["state"] == {"f": "gettext", "a": ["Awaiting the exporter"], "k": {}}
+        with force_locale("zh_CN"):
+            assert render_message(data) == "意向订单 #5（<b>杯</b>）：待出口企业答复\n¥1.00\nplain"
+        with force_locale("en"):
+            assert render_message(data) == "Order intent #5 (<b>杯</b>): Awaiting the exporter\nCN¥1.00\nplain"
+        # only the known formatting functions are ever called back
+        assert render_message({"f": "__import__", "a": ["os"]}) == ""
+
+
+def test_units_read_as_english_words_in_english(app):
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        template = "{{ unit_label('台', 1) }}|{{ unit_label('台', 500) }}|{{ unit_label('千克', 3) }}"
+        assert render_template_string(template) == "unit|units|kg"
+    with app.test_request_context("/"):
+        assert render_template_string("{{ unit_label('台', 500) }}") == "台"
+
+
+def test_home_counts_use_plural_forms(app, en_client):
+    with app.app_context():
+        make_user(make_company(kind=CompanyKind.ORGANIZER))
+    html = en_client.get("/").get_data(as_text=True)
+    assert "1 organizer<" in html and "1 organizers" not in html
+
+
+def test_company_profile_shows_stranded_stock_compact(app, client, en_client):
+    with app.app_context():
+        company = make_company(kind=CompanyKind.EXPORTER, stranded_stock_fen=123_456_700)
+        company_id = company.id
+    assert '<span title="¥1,234,567.00">¥123.46万</span>' in client.get(f"/companies/{company_id}").get_data(as_text=True)
+    assert '<span title="CN¥1,234,567.00">CN¥1.2M</span>' in en_client.get(f"/companies/{company_id}").get_data(as_text=True)

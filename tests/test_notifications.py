@@ -219,3 +219,107 @@ def test_navbar_shows_unread_count(app, client):
     page = client.get("/").get_data(as_text=True)
     assert 'data-testid="notification-bell"' in page
     assert 'data-testid="unread-count"' not in page
+
+
+# --------------------------------------------------------------------------- the reader's language
+
+
+def _subjects(client) -> list[str]:
+    html = client.get("/notifications/").get_data(as_text=True)
+    return [re.sub(r"\s+", " ", m).strip() for m in re.findall(r'<p class="mb-1[^"]*">(.*?)</p>', html, re.S)]
+
+
+def _intent_world(actor_locale: str):
+    """A buyer whose user writes in ``actor_locale`` and an exporter with a Chinese and an English reader."""
+    from tests.test_deals_services import make_parties
+
+    parties = make_parties()
+    parties.buyer_user.locale = actor_locale
+    english_reader = make_user(company=parties.exporter, email="en-reader@example.com", locale="en")
+    parties.exporter_user.locale = "zh_CN"
+    db.session.commit()
+    return parties, english_reader
+
+
+def test_notification_written_in_english_reads_in_chinese_and_english(app, client, en_client):
+    from flask_babel import force_locale
+
+    from tests.test_deals_services import start
+
+    with app.app_context():
+        parties, _reader = _intent_world("en")
+        with force_locale("en"):  # the buyer's request ran in English
+            intent = start(parties)
+        zh_email, intent_id = parties.exporter_user.email, intent.id
+    login(client, zh_email)
+    [zh_subject] = [s for s in _subjects(client) if f"#{intent_id}" in s]
+    assert "意向订单" in zh_subject and "待出口企业答复" in zh_subject
+    login(en_client, "en-reader@example.com")
+    [en_subject] = [s for s in _subjects(en_client) if f"#{intent_id}" in s]
+    assert "Order intent" in en_subject and "Awaiting the exporter" in en_subject
+
+
+def test_notification_written_in_chinese_reads_in_english(app, en_client):
+    from tests.test_deals_services import start
+
+    with app.app_context():
+        parties, _reader = _intent_world("zh_CN")
+        intent_id = start(parties).id  # no request: the default language, Chinese
+        stored = _notifications(parties.exporter_user.id)
+        assert "待出口企业答复" in stored[0].subject  # the text kept for the Chinese recipient
+    login(en_client, "en-reader@example.com")
+    html = en_client.get("/notifications/").get_data(as_text=True)
+    assert f"Order intent #{intent_id}" in html and "Awaiting the exporter" in html
+    assert "意向订单" not in html
+
+
+def test_emails_go_out_in_the_recipients_language_with_the_configured_address(app_config, request):
+    app_config["PUBLIC_URL"] = "https://rongtong.example"
+    app = request.getfixturevalue("app")
+    from marketplace.i18n import _l
+
+    with app.app_context():
+        company = make_company()
+        zh_user = make_user(company, email="zh@example.com", locale="zh_CN")
+        en_user = make_user(company, email="en@example.com", locale="en")
+        with app.test_request_context("/", headers={"Host": "evil.example"}):
+            notify_company(company.id, "k", _l("Order intents"), _l("Order intent #%(id)s", id=7), link="/deals/7")
+            db.session.commit()
+        by_user = {email.recipient: email for email in _emails()}
+        assert by_user[zh_user.email].subject == "意向订单"
+        assert by_user[en_user.email].subject == "Order intents"
+        assert by_user[en_user.email].body.startswith("Order intent #7")
+        for email in by_user.values():
+            assert email.body.endswith("\n\nhttps://rongtong.example/deals/7")
+            assert "evil.example" not in email.body
+
+
+def test_translatable_arguments_and_lines_render_in_the_readers_language(app, client, en_client):
+    from marketplace.deals.states import IntentState
+    from marketplace.i18n import _l, lazy_money
+
+    with app.app_context():
+        user = make_user(email="reader@example.com")
+        notify_user(user.id, "k", _l("Order intent #%(id)s (%(product)s): %(state)s", id=3, product="电饭煲",
+                                     state=IntentState.DECLINED.label),
+                    [_l("%(product)s — %(quantity)s %(unit)s at %(price)s, amount %(amount)s. Now: %(state)s.",
+                        product="电饭煲", quantity=300, unit="台", price=lazy_money(8850),
+                        amount=lazy_money(2_655_000), state=IntentState.DECLINED.label), "价格太低"])
+        db.session.commit()
+    login(en_client, "reader@example.com")
+    english = en_client.get("/notifications/").get_data(as_text=True)
+    assert "Order intent #3 (电饭煲): Declined" in english
+    assert "CN¥88.50" in english and "CN¥26,550.00" in english and "价格太低" in english
+    login(client, "reader@example.com")
+    chinese = client.get("/notifications/").get_data(as_text=True)
+    assert "意向订单 #3（电饭煲）：已拒绝" in chinese and "¥26,550.00" in chinese
+
+
+def test_old_notifications_without_message_ids_show_their_text(app, en_client):
+    with app.app_context():
+        user = make_user(email="old@example.com")
+        db.session.add(Notification(user_id=user.id, kind="k", subject="旧的通知", body="旧正文"))
+        db.session.commit()
+    login(en_client, "old@example.com")
+    html = en_client.get("/notifications/").get_data(as_text=True)
+    assert "旧的通知" in html and "旧正文" in html

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import Company
 from marketplace.database import UTCDateTime, enum_column, utcnow
 from marketplace.extensions import db
-from marketplace.i18n import _l
+from marketplace.i18n import _l, today_in_china
 
 
 class ProductStatus(enum.Enum):
@@ -124,15 +124,39 @@ class Product(db.Model):
     def __repr__(self) -> str:
         return f"<Product {self.id} {self.company_id}/{self.sku} {self.status.value}>"
 
-    @property
-    def domestic_ready(self) -> bool:
-        """All four checks of the domestic-readiness checklist pass."""
+    # Certificates run out: every place that shows or filters on compliance (badge, checklist,
+    # search index, exports) asks these methods, which count expiry on today's date in China.
+
+    def valid_certifications(self, today: date | None = None) -> list[Certification]:
+        """The certificates that have not run out on ``today`` (Asia/Shanghai by default)."""
+        today = today or today_in_china()
+        return [cert for cert in self.certifications if not cert.is_expired(today)]
+
+    def ccc_expired(self, today: date | None = None) -> bool:
+        """CCC is declared held, but every CCC certificate listed has run out."""
+        if self.ccc_status is not CccStatus.HELD:
+            return False
+        today = today or today_in_china()
+        ccc = [cert for cert in self.certifications if cert.kind == "CCC"]
+        return bool(ccc) and all(cert.is_expired(today) for cert in ccc)
+
+    def ccc_status_on(self, today: date | None = None) -> CccStatus:
+        """The CCC status that holds on ``today``: a held CCC whose certificates all expired is missing."""
+        return CccStatus.MISSING if self.ccc_expired(today) else self.ccc_status
+
+    def is_domestic_ready(self, today: date | None = None) -> bool:
+        """All four checks of the domestic-readiness checklist pass on ``today``."""
         return (
-            self.ccc_status in (CccStatus.HELD, CccStatus.NOT_NEEDED)
+            self.ccc_status_on(today) in (CccStatus.HELD, CccStatus.NOT_NEEDED)
             and self.gb_standard_met
             and self.chinese_label_ready
             and self.vat_invoice
         )
+
+    @property
+    def domestic_ready(self) -> bool:
+        """All four checks of the domestic-readiness checklist pass today (an expired CCC fails)."""
+        return self.is_domestic_ready()
 
     @property
     def base_price_fen(self) -> int | None:
@@ -175,8 +199,8 @@ class Certification(db.Model):
         return f"<Certification {self.product_id} {self.kind} {self.number}>"
 
     def is_expired(self, today: date | None = None) -> bool:
-        """Whether the certificate has run out."""
-        return self.expires_on is not None and self.expires_on < (today or date.today())
+        """Whether the certificate has run out (valid through its expiry day, in Asia/Shanghai)."""
+        return self.expires_on is not None and self.expires_on < (today or today_in_china())
 
 
 class ProductImage(db.Model):
@@ -202,64 +226,5 @@ class ProductImage(db.Model):
         return f"<ProductImage {self.product_id} #{self.position} {self.filename}>"
 
 
-class ImportJobStatus(enum.Enum):
-    """An uploaded spreadsheet: previewed → running → done or failed (or cancelled before running)."""
-
-    PREVIEWED = "previewed"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def label(self):
-        return {
-            ImportJobStatus.PREVIEWED: _l("Awaiting confirmation"),
-            ImportJobStatus.RUNNING: _l("Importing"),
-            ImportJobStatus.DONE: _l("Imported"),
-            ImportJobStatus.FAILED: _l("Failed"),
-            ImportJobStatus.CANCELLED: _l("Cancelled"),
-        }[self]
-
-
-class ImportJob(db.Model):
-    """One spreadsheet upload of an exporter: the stored file, its preview totals and the outcome."""
-
-    __tablename__ = "import_jobs"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    #: the name the user's file had (shown only, never used as a path)
-    original_filename: Mapped[str] = mapped_column(sa.String(255))
-    #: random file name under UPLOAD_DIR/imports/, extension from the detected format
-    stored_name: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    size_bytes: Mapped[int] = mapped_column(sa.Integer, default=0)
-    status: Mapped[ImportJobStatus] = mapped_column(enum_column(ImportJobStatus), default=ImportJobStatus.PREVIEWED)
-    #: publish the imported products (chosen when the import is confirmed)
-    publish: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    # totals of the preview
-    total_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
-    valid_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
-    invalid_rows: Mapped[int] = mapped_column(sa.Integer, default=0)
-    to_create: Mapped[int] = mapped_column(sa.Integer, default=0)
-    to_update: Mapped[int] = mapped_column(sa.Integer, default=0)
-    # totals of the import
-    processed: Mapped[int] = mapped_column(sa.Integer, default=0)
-    created_count: Mapped[int] = mapped_column(sa.Integer, default=0)
-    updated_count: Mapped[int] = mapped_column(sa.Integer, default=0)
-    published_count: Mapped[int] = mapped_column(sa.Integer, default=0)
-    error_message: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-    company: Mapped[Company] = relationship()
-
-    def __repr__(self) -> str:
-        return f"<ImportJob {self.id} company {self.company_id} {self.status.value} {self.original_filename!r}>"
-
-    @property
-    def total_to_write(self) -> int:
-        """Rows the import writes: creations and updates."""
-        return self.to_create + self.to_update
+# the import job table serves every kind of import; it lives with the import machinery
+from marketplace.imports.models import ImportJob, ImportJobStatus  # noqa: E402,F401

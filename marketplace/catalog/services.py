@@ -32,12 +32,21 @@ _SCALAR_FIELDS = tuple(name for name in PRODUCT_FIELDS if name not in ("sku", "p
 
 def check_can_edit_catalog(actor: User, company: Company) -> None:
     """Only an exporter's own users (and platform admins) change its catalog."""
-    if not actor.is_authenticated:
+    if actor is None or not actor.is_authenticated:
         raise PermissionDenied(_l("Please log in."))
     if company.kind is not CompanyKind.EXPORTER:
         raise PermissionDenied(_l("Only exporters have a product catalog."))
     if actor.company_id != company.id and actor.role is not Role.PLATFORM_ADMIN:
         raise PermissionDenied(_l("You can only change your own company's products."))
+
+
+def can_edit_product(viewer: User | None, product: Product) -> bool:
+    """Whether the viewer may edit the product (``check_can_edit_catalog`` as a yes/no, for pages)."""
+    try:
+        check_can_edit_catalog(viewer, product.company)
+    except PermissionDenied:
+        return False
+    return True
 
 
 def get_product_for_edit(actor: User, product_id: int) -> Product:
@@ -66,18 +75,35 @@ def is_publicly_visible(product: Product) -> bool:
     return product.status is ProductStatus.PUBLISHED and product.company.is_verified
 
 
+def _is_insider(viewer: User | None, company_id: int) -> bool:
+    # the company's own users, and platform admins (who may also edit any catalog); organizers
+    # verify companies but do not read unpublished catalogs, so they are not insiders
+    return bool(viewer is not None and getattr(viewer, "is_authenticated", False) and (
+        viewer.company_id == company_id or viewer.role is Role.PLATFORM_ADMIN
+    ))
+
+
+def can_view_product(viewer: User | None, product: Product) -> bool:
+    """The one visibility rule: public products for everyone; drafts, archived and unverified ones for insiders.
+
+    Insiders are the owning company's users and platform admins. Every read path of a single
+    product (the product page, the order-intent form) asks this function.
+    """
+    return is_publicly_visible(product) or _is_insider(viewer, product.company_id)
+
+
+def can_view_storefront(viewer: User | None, company: Company) -> bool:
+    """Whether the viewer may open the company's storefront: a verified exporter's, or an insider's own."""
+    return company.kind is CompanyKind.EXPORTER and (company.is_verified or _is_insider(viewer, company.id))
+
+
 def get_visible_product(viewer: User | None, product_id: int) -> Product:
-    """A product as a viewer may see it: public ones, and the owner's own in any state."""
+    """A product as ``can_view_product`` lets the viewer see it; 404 otherwise (as for an unknown id)."""
     product = db.session.get(
         Product, product_id,
         options=[selectinload(Product.price_tiers), selectinload(Product.certifications), selectinload(Product.images)],
     )
-    if product is None:
-        raise NotFound(_l("This product does not exist."))
-    owner = viewer is not None and viewer.is_authenticated and (
-        viewer.company_id == product.company_id or viewer.is_organizer
-    )
-    if not owner and not is_publicly_visible(product):
+    if product is None or not can_view_product(viewer, product):
         raise NotFound(_l("This product does not exist."))
     return product
 
@@ -308,14 +334,9 @@ def list_catalog(actor: User, company: Company, filters: CatalogFilter, page=1, 
 
 
 def get_storefront(viewer: User | None, company_id: int, page=1, per_page: int = STOREFRONT_PER_PAGE):
-    """A verified exporter and a page of its published products; the company's own users see it unverified too."""
+    """A verified exporter and a page of its published products (``can_view_storefront`` decides who sees it)."""
     company = db.session.get(Company, company_id)
-    if company is None or company.kind is not CompanyKind.EXPORTER:
-        raise NotFound(_l("This company has no storefront."))
-    insider = viewer is not None and viewer.is_authenticated and (
-        viewer.company_id == company.id or viewer.is_organizer
-    )
-    if not company.is_verified and not insider:
+    if company is None or not can_view_storefront(viewer, company):
         raise NotFound(_l("This company has no storefront."))
     query = (
         sa.select(Product)

@@ -22,7 +22,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from marketplace.catalog import bp, hs, images, rows, services
+from marketplace.catalog import bp, hs, images, services, vocabulary
 from marketplace.catalog.categories import CATEGORY_BY_CODE
 from marketplace.catalog.forms import (
     BulkActionForm,
@@ -34,7 +34,7 @@ from marketplace.catalog.forms import (
 )
 from marketplace.catalog.models import CccStatus, ProductStatus
 from marketplace.errors import ValidationFailed
-from marketplace.i18n import _, current_locale_code
+from marketplace.i18n import _, current_locale_code, format_date, ngettext
 from marketplace.urls import safe_next_url
 
 logger = logging.getLogger(__name__)
@@ -59,16 +59,30 @@ def category_label(code: str | None) -> str:
     return str(category.label) if category else (code or "—")
 
 
+#: the units of categories.UNITS in English, singular and plural (pages; exports keep "台 (unit)")
+UNIT_NAMES_EN = {
+    "件": ("piece", "pieces"), "个": ("piece", "pieces"), "台": ("unit", "units"), "套": ("set", "sets"),
+    "双": ("pair", "pairs"), "只": ("piece", "pieces"), "箱": ("carton", "cartons"), "包": ("pack", "packs"),
+    "米": ("metre", "metres"), "千克": ("kg", "kg"), "吨": ("tonne", "tonnes"), "平方米": ("m²", "m²"),
+    "卷": ("roll", "rolls"), "张": ("sheet", "sheets"), "把": ("piece", "pieces"), "盏": ("lamp", "lamps"),
+}
+
+
 @bp.app_template_global()
-def unit_label(unit: str | None) -> str:
-    """The unit as shown: 台, or '台 (unit)' in English."""
-    return rows.unit_name(unit, _lang()) if unit else ""
+def unit_label(unit: str | None, count: int | None = None) -> str:
+    """The unit as shown: 台 in Chinese; in English 'unit' when ``count`` is 1, else 'units'."""
+    if not unit:
+        return ""
+    names = UNIT_NAMES_EN.get(unit)
+    if _lang() != "en" or names is None:
+        return unit
+    return names[0] if count == 1 else names[1]
 
 
 @bp.app_template_global()
 def country_label(code: str | None) -> str:
     """A market's name in the current language."""
-    return rows.country_name(code, _lang()) if code else "—"
+    return vocabulary.country_name(code, _lang()) if code else "—"
 
 
 @bp.app_template_global()
@@ -87,14 +101,25 @@ def hs_display(code: str | None) -> str:
 
 @bp.app_template_global()
 def readiness_items(product) -> list[tuple[str, bool, str]]:
-    """(label, passed, detail) of the four checks of the domestic-readiness checklist."""
-    ccc_ok = product.ccc_status in (CccStatus.HELD, CccStatus.NOT_NEEDED)
+    """(label, passed, detail) of the four checks of the domestic-readiness checklist (expiry counts)."""
+    ccc = product.ccc_status_on()
+    if product.ccc_expired():
+        last = max(cert.expires_on for cert in product.certifications if cert.kind == "CCC")
+        ccc_detail = _("CCC certificate expired on %(date)s", date=format_date(last))
+    else:
+        ccc_detail = str(ccc.label)
     return [
-        (_("China Compulsory Certification (CCC)"), ccc_ok, str(product.ccc_status.label)),
+        (_("China Compulsory Certification (CCC)"), ccc in (CccStatus.HELD, CccStatus.NOT_NEEDED), ccc_detail),
         (_("Meets the GB standard"), product.gb_standard_met, product.gb_standard or ""),
         (_("Chinese label and packaging ready"), product.chinese_label_ready, ""),
         (_("Can issue special VAT invoices (增值税专用发票)"), product.vat_invoice, ""),
     ]
+
+
+@bp.app_template_global("can_view_storefront")
+def can_view_storefront_global(company) -> bool:
+    """Whether the current user may open the company's storefront (the service's rule)."""
+    return services.can_view_storefront(current_user, company)
 
 
 @bp.app_template_global()
@@ -148,9 +173,10 @@ def bulk():
         flash(str(error.message), "warning")
         return redirect(back)
     messages = {
-        ProductStatus.PUBLISHED: _("%(count)s product(s) published.", count=count),
-        ProductStatus.ARCHIVED: _("%(count)s product(s) archived.", count=count),
-        ProductStatus.DRAFT: _("%(count)s product(s) returned to draft.", count=count),
+        ProductStatus.PUBLISHED: ngettext("%(num)s product published.", "%(num)s products published.", count),
+        ProductStatus.ARCHIVED: ngettext("%(num)s product archived.", "%(num)s products archived.", count),
+        ProductStatus.DRAFT: ngettext("%(num)s product returned to draft.", "%(num)s products returned to draft.",
+                                      count),
     }
     flash(messages[form.status], "success")
     return redirect(back)
@@ -219,9 +245,8 @@ def upload_image(product_id: int):
     product = services.get_product_for_edit(current_user, product_id)
     image_form = ImageUploadForm()
     if image_form.validate_on_submit():
-        data = image_form.image.data.read(images.MAX_IMAGE_BYTES + 1)
         try:
-            services.add_product_image(current_user, product, data)
+            services.add_product_image(current_user, product, images.read_upload(image_form.image.data))
         except ValidationFailed as error:
             _attach_error(image_form, error)
         else:
@@ -257,9 +282,8 @@ def media(filename: str):
 def product_page(product_id: int):
     """A product as buyers see it; the owner also sees drafts, archived products and unverified ones."""
     product = services.get_visible_product(current_user, product_id)
-    is_owner = current_user.is_authenticated and current_user.company_id == product.company_id
     return render_template(
-        "catalog/product.html", product=product, is_owner=is_owner,
+        "catalog/product.html", product=product, can_edit=services.can_edit_product(current_user, product),
         is_public=services.is_publicly_visible(product),
     )
 

@@ -11,7 +11,15 @@ from datetime import timedelta
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.catalog import rows
@@ -28,6 +36,12 @@ from marketplace.deals.services import (
 )
 from marketplace.deals.states import Action, IntentState
 from marketplace.i18n import _, _l, fen_to_yuan
+from marketplace.inputs import bounded_date, query_id
+
+
+def new_token() -> str:
+    """A fresh random start-form token."""
+    return secrets.token_urlsafe(24)
 
 
 def _parse_quantity(text: str) -> int:
@@ -70,11 +84,12 @@ class StartIntentForm(TermsMixin, FlaskForm):
     token = HiddenField()
     note = TextAreaField(_l("Note to the exporter"), validators=[Optional(), Length(max=MAX_NOTE)])
     submit_action = HiddenField(default="send")
+    confirm_below_moq = BooleanField(_l("Send it anyway: the quantity is below the minimum order quantity"))
 
-    def prepare(self, product) -> None:
-        """Defaults for a fresh form: a new token, the MOQ and the base price, two weeks to answer."""
+    def prepare(self, product, token: str | None = None) -> None:
+        """Defaults for a fresh form: the token (a new one unless given), the MOQ and the base price, two weeks."""
         self.product_id.data = str(product.id)
-        self.token.data = secrets.token_urlsafe(24)
+        self.token.data = token or new_token()
         self.quantity.data = str(product.moq)
         if product.base_price_fen:
             self.unit_price.data = str(fen_to_yuan(product.base_price_fen))
@@ -140,8 +155,8 @@ class IntentFilterForm(FlaskForm):
         return IntentFilter(
             side=self.side.data if self.side.data in SIDES else None,
             state=states.get(self.state.data or ""),
-            counterpart_id=int(counterpart) if counterpart.isdigit() else None,
-            date_from=self.date_from.data if not self.date_from.errors else None,
-            date_to=self.date_to.data if not self.date_to.errors else None,
+            counterpart_id=query_id(counterpart),
+            date_from=bounded_date(self.date_from.data) if not self.date_from.errors else None,
+            date_to=bounded_date(self.date_to.data) if not self.date_to.errors else None,
             product=(self.product.data or "").strip()[:100] or None,
         )

@@ -24,22 +24,23 @@ from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import Company, CompanyKind, User
 from marketplace.catalog.models import Product
 from marketplace.catalog.rows import MAX_PRICE_FEN
-from marketplace.catalog.services import is_publicly_visible
+from marketplace.catalog.services import can_view_product, is_publicly_visible
 from marketplace.database import utcnow
 from marketplace.deals import attachments
 from marketplace.deals.models import OrderIntent, OrderIntentEvent, OrderIntentMessage
 from marketplace.deals.states import (
     CONTACT_STATES,
     EXPIRING_STATES,
+    OPEN_STATES,
     Action,
     IntentState,
     Party,
     allowed_actions,
     find_rule,
 )
-from marketplace.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
-from marketplace.i18n import _, _l, format_money
+from marketplace.i18n import _, _l, lazy_money, lazy_number, today_in_china
 from marketplace.notifications.services import notify_company
 
 logger = logging.getLogger(__name__)
@@ -53,11 +54,6 @@ MAX_MESSAGE = 4000
 MAX_PLACE = 200
 PER_PAGE = 20
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-def today_in_china() -> date:
-    """Today's date in Asia/Shanghai (valid-until dates are Chinese calendar days)."""
-    return datetime.now(CHINA).date()
 
 
 @dataclass(frozen=True)
@@ -125,6 +121,9 @@ def intent_view(viewer: User, intent: OrderIntent) -> dict:
         "actions": actions,
         "counterpart": intent.exporter_company if party is Party.BUYER else intent.buyer_company,
         "contact": counterpart_contact(viewer, intent),
+        "contact_shown": intent.state in CONTACT_STATES,
+        "takes_messages": takes_messages(intent),
+        "moq_notice": below_moq_notice(intent.quantity, intent.product.moq if intent.product else None),
         "events": db.session.scalars(
             sa.select(OrderIntentEvent).where(OrderIntentEvent.intent_id == intent.id)
             .options(selectinload(OrderIntentEvent.actor_user), selectinload(OrderIntentEvent.actor_company))
@@ -145,6 +144,11 @@ def counterpart_contact(viewer: User, intent: OrderIntent) -> dict | None:
         return None
     other = intent.exporter_company if party is Party.BUYER else intent.buyer_company
     return {"name": other.contact_name, "phone": other.contact_phone, "email": other.contact_email}
+
+
+def takes_messages(intent: OrderIntent) -> bool:
+    """Whether the two companies may write on the intent: not while it is the buyer's draft."""
+    return intent.state is not IntentState.DRAFT
 
 
 # --------------------------------------------------------------------------- terms
@@ -198,7 +202,7 @@ def _clean_note(note: str | None, limit: int = MAX_NOTE) -> str | None:
 # --------------------------------------------------------------------------- notifications
 
 
-def _notify(company_id: int, subject: str, body: str, intent: OrderIntent, exclude_user_id: int | None) -> None:
+def _notify(company_id: int, subject, body, intent: OrderIntent, exclude_user_id: int | None) -> None:
     notify_company(company_id, "order_intent", subject, body, link=f"/deals/{intent.id}",
                    exclude_user_id=exclude_user_id)
 
@@ -214,14 +218,13 @@ def _deliver() -> None:
 
 
 def _notify_transition(intent: OrderIntent, action: Action, actor: User | None, note: str | None) -> None:
-    subject = _("Order intent #%(id)s (%(product)s): %(state)s", id=intent.id, product=intent.product_title,
-                state=intent.state.label)
-    body = _("%(product)s — %(quantity)s %(unit)s at %(price)s, amount %(amount)s. Now: %(state)s.",
-             product=intent.product_title, quantity=intent.quantity, unit=intent.unit,
-             price=format_money(intent.unit_price_fen), amount=format_money(intent.amount_fen),
-             state=intent.state.label)
-    if note:
-        body += "\n" + note
+    # lazy messages: each reader sees them in their own language (see notifications.services)
+    subject = _l("Order intent #%(id)s (%(product)s): %(state)s", id=intent.id, product=intent.product_title,
+                 state=intent.state.label)
+    body = [_l("%(product)s — %(quantity)s %(unit)s at %(price)s, amount %(amount)s. Now: %(state)s.",
+               product=intent.product_title, quantity=lazy_number(intent.quantity), unit=intent.unit,
+               price=lazy_money(intent.unit_price_fen), amount=lazy_money(intent.amount_fen),
+               state=intent.state.label), note]
     exclude = actor.id if actor is not None else None
     if actor is None:
         targets = [intent.buyer_company_id, intent.exporter_company_id]
@@ -254,31 +257,100 @@ def _existing_for_key(key: str) -> OrderIntent | None:
     return db.session.scalar(sa.select(OrderIntent).where(OrderIntent.idempotency_key == key))
 
 
+def _start_refusal(actor: User, product: Product) -> DomainError | None:
+    """Why the actor's company may not start an intent on this (visible) product, or None."""
+    if not getattr(actor, "is_authenticated", False):
+        return PermissionDenied(_l("Please log in."))
+    buyer = actor.company
+    if product.company_id == buyer.id:
+        return ValidationFailed(_l("This is your own company's product: you cannot send an order intent "
+                                   "to your own company."))
+    if not buyer.kind.is_buyer:
+        return PermissionDenied(_l("Only buyer companies (chain leaders, leading enterprises, retailers, "
+                                   "trade-circulation firms) can send order intents."))
+    if not buyer.is_verified:
+        return PermissionDenied(_l("Your company must be verified before it can send order intents."))
+    if product.company.kind is not CompanyKind.EXPORTER or not is_publicly_visible(product):
+        return ValidationFailed(_l("This product is no longer offered (archived or withdrawn): "
+                                   "no order intent can be sent for it."))
+    return None
+
+
+def can_start_intent(actor: User | None, product: Product) -> bool:
+    """Whether the actor's company may start an intent on the product (the rule the start form applies)."""
+    return actor is not None and _start_refusal(actor, product) is None
+
+
+def intent_offer(actor: User | None, product: Product) -> str | None:
+    """What the product page offers about order intents: 'start', 'verify_first' (an unverified buyer) or None."""
+    if can_start_intent(actor, product):
+        return "start"
+    if (actor is not None and getattr(actor, "is_authenticated", False) and actor.company.kind.is_buyer
+            and not actor.company.is_verified and is_publicly_visible(product)):
+        return "verify_first"
+    return None
+
+
 def get_product_for_intent(actor: User, product_id: int) -> Product:
-    """The product an intent may be started on by the actor's company, or the reason it may not."""
+    """The product an intent may be started on by the actor's company, or the reason it may not.
+
+    A product the actor may not see (another company's draft, archived or unverified listing) is
+    a 404, exactly like an unknown id.
+    """
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied(_l("Please log in."))
-    buyer = actor.company
     product = db.session.get(Product, product_id)
-    if product is None:
+    if product is None or not can_view_product(actor, product):
         raise NotFound(_l("This product does not exist."))
-    if product.company_id == buyer.id:
-        raise ValidationFailed(_l("This is your own company's product: you cannot send an order intent "
-                                  "to your own company."))
-    if not buyer.kind.is_buyer:
-        raise PermissionDenied(_l("Only buyer companies (chain leaders, leading enterprises, retailers, "
-                                  "trade-circulation firms) can send order intents."))
-    if not buyer.is_verified:
-        raise PermissionDenied(_l("Your company must be verified before it can send order intents."))
-    if product.company.kind is not CompanyKind.EXPORTER or not is_publicly_visible(product):
-        raise ValidationFailed(_l("This product is no longer offered (archived or withdrawn): "
-                                  "no order intent can be sent for it."))
+    refusal = _start_refusal(actor, product)
+    if refusal is not None:
+        raise refusal
     return product
 
 
+def below_moq_notice(quantity: int, moq: int | None):
+    """'Quantity 100 is below the MOQ of 500' (lazy, in the reader's language) when it is; else None."""
+    if moq is None or quantity >= moq:
+        return None
+    return _l("Quantity %(quantity)s is below the minimum order quantity of %(moq)s.", quantity=quantity, moq=moq)
+
+
+def open_intents_on_product(actor: User, product_id: int) -> list[OrderIntent]:
+    """The actor's company's intents on the product that are still being negotiated (newest first)."""
+    if not getattr(actor, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(
+        sa.select(OrderIntent).where(
+            OrderIntent.buyer_company_id == actor.company_id, OrderIntent.product_id == product_id,
+            OrderIntent.state.in_(OPEN_STATES),
+        ).order_by(OrderIntent.id.desc())
+    ))
+
+
+def start_token_reusable(actor: User, token: str | None) -> bool:
+    """Whether a start-form token kept from earlier may serve again.
+
+    It may while unused, and while the intent it made is still open: the same form sent again
+    (Back, then Send) then finds that intent instead of making a second one. Once that intent is
+    closed, a new form gets a new token.
+    """
+    if not token or not TOKEN.fullmatch(token):
+        return False
+    existing = _existing_for_key(token)
+    if existing is None:
+        return True
+    return existing.buyer_company_id == actor.company_id and existing.state in OPEN_STATES
+
+
 def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_key: str,
-                        note: str | None = None, submit: bool = True) -> tuple[OrderIntent, bool]:
-    """Start an intent on a product (sent, or a draft); a replayed form returns the first one: (intent, created)."""
+                        note: str | None = None, submit: bool = True,
+                        below_moq_confirmed: bool | None = None) -> tuple[OrderIntent, bool]:
+    """Start an intent on a product (sent, or a draft); a replayed form returns the first one: (intent, created).
+
+    A quantity below the product's MOQ is allowed (terms are negotiable; the intent page shows it to
+    both sides). A caller that asks the buyer (the form) passes ``below_moq_confirmed``: while it is
+    False such a quantity is refused with the notice on ``confirm_below_moq``.
+    """
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied(_l("Please log in."))
     if not TOKEN.fullmatch(idempotency_key or ""):
@@ -292,6 +364,9 @@ def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_
     buyer = actor.company
     terms = check_terms(terms)
     clean_note = _clean_note(note)
+    notice = below_moq_notice(terms.quantity, product.moq)
+    if notice is not None and below_moq_confirmed is False:
+        raise ValidationFailed(notice, "confirm_below_moq")
     intent = OrderIntent(
         buyer_company_id=buyer.id, exporter_company_id=product.company_id, product_id=product.id,
         created_by_id=actor.id, product_title=product.title_zh, unit=product.unit,
@@ -318,6 +393,25 @@ def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_
     if submit:
         _deliver()
     return intent, True
+
+
+def add_intent_from_quote(actor: User, exporter_company_id: int, product_id: int | None, title: str, unit: str,
+                          terms: Terms, idempotency_key: str, request_id: int, quote_id: int,
+                          note: str | None = None) -> OrderIntent:
+    """Start a sent intent on an awarded quote (request_id/quote_id set) in the caller's transaction, no commit."""
+    terms = check_terms(terms)
+    intent = OrderIntent(
+        buyer_company_id=actor.company_id, exporter_company_id=exporter_company_id, product_id=product_id,
+        request_id=request_id, quote_id=quote_id, created_by_id=actor.id, product_title=title[:200], unit=unit,
+        note=_clean_note(note), idempotency_key=idempotency_key, state=IntentState.SUBMITTED,
+        created_at=utcnow(), updated_at=utcnow(),
+    )
+    _apply_terms(intent, terms)
+    db.session.add(intent)
+    _event(intent, Action.CREATE, actor, None, None, intent.note, version=1)
+    db.session.flush()
+    _notify_transition(intent, Action.CREATE, actor, intent.note)
+    return intent
 
 
 # --------------------------------------------------------------------------- transitions
@@ -460,7 +554,7 @@ def post_intent_message(actor: User, intent_id: int, body: str | None,
                         attachment: tuple[bytes, str | None] | None = None) -> OrderIntentMessage:
     """Add a message (and optional checked attachment) from the actor's company to the other one."""
     intent, party = _load_for(actor, intent_id)
-    if intent.state is IntentState.DRAFT:
+    if not takes_messages(intent):
         raise ValidationFailed(_l("Send the intent before writing to the exporter."), "body")
     text = (body or "").strip()
     if len(text) > MAX_MESSAGE:
@@ -481,9 +575,9 @@ def post_intent_message(actor: User, intent_id: int, body: str | None,
         )
         db.session.add(message)
         other = intent.exporter_company_id if party is Party.BUYER else intent.buyer_company_id
-        subject = _("New message on order intent #%(id)s (%(product)s)", id=intent.id, product=intent.product_title)
-        preview = text[:500] or _("(an attachment)")
-        _notify(other, subject, _("%(company)s wrote: %(text)s", company=actor.company.name_zh, text=preview),
+        subject = _l("New message on order intent #%(id)s (%(product)s)", id=intent.id, product=intent.product_title)
+        preview = text[:500] or _l("(an attachment)")
+        _notify(other, subject, _l("%(company)s wrote: %(text)s", company=actor.company.name_zh, text=preview),
                 intent, exclude_user_id=actor.id)
         db.session.commit()
     except Exception:
@@ -617,7 +711,7 @@ EXPORT_FORMATS = ("csv", "xlsx")
 
 def export_intents(actor: User, filters: IntentFilter, fmt: str) -> bytes:
     """The filtered intents as CSV or XLSX in the current language (formula injection neutralised)."""
-    from marketplace.catalog.spreadsheet import write_csv, write_xlsx
+    from marketplace.spreadsheets import write_csv, write_xlsx
 
     _require_company_user(actor)
     if fmt not in EXPORT_FORMATS:

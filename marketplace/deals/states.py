@@ -63,6 +63,8 @@ STATE_LABELS = {
 CLOSED_STATES = frozenset({IntentState.FULFILLED, IntentState.WITHDRAWN, IntentState.DECLINED, IntentState.EXPIRED})
 #: states that wait for an answer and lapse at valid-until
 EXPIRING_STATES = frozenset({IntentState.SUBMITTED, IntentState.COUNTERED})
+#: still being negotiated: a second intent of the same buyer on the same product is likely a duplicate
+OPEN_STATES = frozenset({IntentState.DRAFT, IntentState.SUBMITTED, IntentState.COUNTERED, IntentState.ACCEPTED})
 #: both sides have agreed: each may see the other's contact details
 CONTACT_STATES = frozenset({IntentState.ACCEPTED, IntentState.SIGNED, IntentState.FULFILLED})
 #: states the exporter sees; a draft is the buyer's alone

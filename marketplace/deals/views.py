@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, make_response, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, send_file, session, url_for
 from flask_login import current_user, login_required
 
 from marketplace.deals import bp, services
@@ -19,22 +19,27 @@ from marketplace.deals.forms import (
     IntentFilterForm,
     MessageForm,
     StartIntentForm,
+    new_token,
 )
 from marketplace.deals.states import STATE_COLOURS, Action, IntentState, Party
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.i18n import _
+from marketplace.inputs import query_id
+from marketplace.spreadsheets import MIMETYPES
 
 logger = logging.getLogger(__name__)
 
-MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 @bp.context_processor
 def _deal_values():
     return {"IntentState": IntentState, "Action": Action, "Party": Party, "STATE_COLOURS": STATE_COLOURS}
+
+
+@bp.app_template_global()
+def intent_offer(product) -> str | None:
+    """For the product page: 'start' (the button), 'verify_first', or None (``services.intent_offer``)."""
+    return services.intent_offer(current_user, product)
 
 
 def _attach_error(form, error: ValidationFailed) -> None:
@@ -48,22 +53,47 @@ def _attach_error(form, error: ValidationFailed) -> None:
 # --------------------------------------------------------------------------- starting
 
 
+#: how many products' start-form tokens a session keeps
+KEPT_TOKENS = 20
+
+
+def _start_token(product_id: int, fresh: bool) -> str:
+    """The start form's token for this product, kept in the session.
+
+    Pages of logged-in users are not cached, so Back fetches the form again: a token minted on
+    every GET would make "Back, then Send" a second intent. Keeping it per product lets the
+    service find the intent the first Send made (``services.start_token_reusable``).
+    """
+    tokens = dict(session.get("intent_tokens") or {})
+    key = str(product_id)
+    token = tokens.pop(key, None)
+    if fresh or not services.start_token_reusable(current_user, token):
+        token = new_token()
+    tokens[key] = token  # re-inserted last: the oldest entries go first
+    session["intent_tokens"] = dict(list(tokens.items())[-KEPT_TOKENS:])
+    return token
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
 def start():
     """The order-intent form for a product (``?product=ID``); sends it, or keeps it as a draft."""
     form = StartIntentForm()
-    raw_id = request.args.get("product") or form.product_id.data or ""
-    if not str(raw_id).isdigit():
+    product_id = query_id(request.args.get("product") or form.product_id.data)
+    if product_id is None:
         abort(404)
-    product = services.get_product_for_intent(current_user, int(raw_id))
+    product = services.get_product_for_intent(current_user, product_id)
     if request.method == "GET":
-        form.prepare(product)
+        if request.args.get("another"):
+            # a deliberate second intent: a new token, then the plain URL (so Back cannot mint another)
+            _start_token(product.id, fresh=True)
+            return redirect(url_for("deals.start", product=product.id))
+        form.prepare(product, token=_start_token(product.id, fresh=False))
     elif form.validate_on_submit():
         try:
             intent, created = services.record_order_intent(
                 current_user, product.id, form.to_terms(), form.token.data or "", note=form.note.data,
-                submit=form.submit_action.data != "draft",
+                submit=form.submit_action.data != "draft", below_moq_confirmed=bool(form.confirm_below_moq.data),
             )
         except ValidationFailed as error:
             _attach_error(form, error)
@@ -75,7 +105,10 @@ def start():
             else:
                 flash(_("The order intent has been sent to the exporter."), "success")
             return redirect(url_for("deals.intent_page", intent_id=intent.id))
-    return render_template("deals/start.html", form=form, product=product)
+    return render_template(
+        "deals/start.html", form=form, product=product,
+        open_intents=services.open_intents_on_product(current_user, product.id),
+    )
 
 
 # --------------------------------------------------------------------------- one intent

@@ -1,6 +1,8 @@
 """The ``notifications`` table: one message for one user, read or unread.
 
-Must not import feature services or views.
+Subject and body are stored twice: as the message ids with their arguments (``*_i18n``, shown in
+the reader's language) and as text in the recipient's language when written (the fallback, and
+what older rows have). Must not import feature services or views.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.extensions import db
+from marketplace.i18n import render_message
 
 KIND_MAX = 40
 SUBJECT_MAX = 300
@@ -31,6 +34,9 @@ class Notification(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="")
     #: a relative URL path only (checked with ``safe_next_url``); None when unsafe or absent
     link: Mapped[str | None] = mapped_column(sa.String(LINK_MAX))
+    #: ``i18n.encode_message`` of the subject and body (message ids and arguments); None for plain text
+    subject_i18n: Mapped[dict | None] = mapped_column(sa.JSON)
+    body_i18n: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -40,3 +46,17 @@ class Notification(db.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+    @property
+    def display_subject(self) -> str:
+        """The subject in the current reader's language (the stored text for older rows)."""
+        if self.subject_i18n is None:
+            return self.subject
+        return render_message(self.subject_i18n)[:SUBJECT_MAX] or self.subject
+
+    @property
+    def display_body(self) -> str:
+        """The body in the current reader's language (the stored text for older rows)."""
+        if self.body_i18n is None:
+            return self.body or ""
+        return render_message(self.body_i18n) or self.body or ""

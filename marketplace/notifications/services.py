@@ -8,17 +8,18 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import current_app
+from flask_babel import force_locale
 
 from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import User
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.i18n import _l
+from marketplace.i18n import SUPPORTED_LOCALES, _l, encode_message, render_message
 from marketplace.mail import queue_email
 from marketplace.notifications.models import KIND_MAX, LINK_MAX, SUBJECT_MAX, Notification
-from marketplace.urls import safe_next_url
+from marketplace.urls import public_base_url, safe_next_url
 
 logger = logging.getLogger(__name__)
 
@@ -38,40 +39,54 @@ def clean_link(link: str | None) -> str | None:
 def _email_body(body: str, link: str | None) -> str:
     if not link:
         return body
-    # an absolute address as the other e-mails build it (url_for _external); the bare path otherwise
-    try:
-        base = url_for("pages.home", _external=True).rstrip("/")
-    except RuntimeError:  # no request and no SERVER_NAME (a CLI job)
-        base = ""
-    return f"{body}\n\n{base}{link}"
+    # the configured public address, never the request's Host (which whoever sends it chooses)
+    return f"{body}\n\n{public_base_url()}{link}"
 
 
-def _notify(users: list[User], kind: str, subject: str, body: str, link: str | None, email: bool) -> list[Notification]:
-    subject = str(subject)[:SUBJECT_MAX]
-    body = str(body or "")
+def _recipient_locale(user: User) -> str:
+    return user.locale if user.locale in SUPPORTED_LOCALES else current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def _notify(users: list[User], kind: str, subject, body, link: str | None, email: bool) -> list[Notification]:
+    # store what can be re-rendered (message ids and arguments) and, per recipient, the text in
+    # that recipient's saved language: the fallback, and the e-mail's words
+    subject_data, body_data = encode_message(subject), encode_message(body or "")
     kind = str(kind)[:KIND_MAX]
     link = clean_link(link)
     created = []
     for user in users:
-        notification = Notification(user_id=user.id, kind=kind, subject=subject, body=body, link=link,
-                                    created_at=utcnow())
+        with force_locale(_recipient_locale(user)):
+            subject_text = render_message(subject_data)[:SUBJECT_MAX]
+            body_text = render_message(body_data)
+            mail_body = _email_body(body_text, link) if email else None
+        notification = Notification(
+            user_id=user.id, kind=kind, subject=subject_text, body=body_text, link=link, created_at=utcnow(),
+            subject_i18n=subject_data if isinstance(subject_data, dict) else None,
+            body_i18n=body_data if isinstance(body_data, dict) else None,
+        )
         db.session.add(notification)
         created.append(notification)
         if email:
-            queue_email(user.email, subject, _email_body(body, link))
+            queue_email(user.email, subject_text, mail_body)
     return created
 
 
 def notify_company(
     company_id: int,
     kind: str,
-    subject: str,
-    body: str,
+    subject,
+    body,
     link: str | None = None,
     email: bool = True,
     exclude_user_id: int | None = None,
 ) -> list[Notification]:
-    """Notify every active user of a company (but ``exclude_user_id``); adds to the session, no commit."""
+    """Notify every active user of a company (but ``exclude_user_id``); adds to the session, no commit.
+
+    Pass ``subject`` and ``body`` as lazy strings (``_l("… %(x)s", x=…)``; arguments may be lazy
+    too, e.g. a state's label or ``lazy_money(fen)``), or a list of them shown one per line: each
+    reader then sees them in their own language, and e-mails go out in the recipient's saved one.
+    Plain text is stored as it is.
+    """
     query = sa.select(User).where(User.company_id == company_id, User.active.is_(True)).order_by(User.id)
     if exclude_user_id is not None:
         query = query.where(User.id != exclude_user_id)
@@ -79,9 +94,9 @@ def notify_company(
 
 
 def notify_user(
-    user_id: int, kind: str, subject: str, body: str, link: str | None = None, email: bool = True
+    user_id: int, kind: str, subject, body, link: str | None = None, email: bool = True
 ) -> list[Notification]:
-    """Notify one user when active; adds to the session, no commit (an empty list when inactive or unknown)."""
+    """Notify one user when active (subject and body as for ``notify_company``); adds to the session, no commit."""
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         return []

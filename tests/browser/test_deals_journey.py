@@ -77,7 +77,10 @@ def test_buyer_and_exporter_negotiate_an_intent_to_signed(live_server, new_page)
     screenshot(buyer_page, "deals-intent-signed")
 
     buyer_page.goto(live_server("/deals/"))
-    expect(buyer_page.locator("[data-testid=total-row][data-state=signed]")).to_contain_text("76,000.00")
+    # totals are scanned: compact (万), the exact amount as the tooltip
+    signed_total = buyer_page.locator("[data-testid=total-row][data-state=signed] [title]")
+    expect(signed_total).to_have_text("¥7.6万")
+    expect(signed_total).to_have_attribute("title", "¥76,000.00")
     with live_server.app.app_context():
         intent = db.session.get(OrderIntent, intent_id)
         assert intent.state is IntentState.SIGNED and intent.amount_fen == 1000 * 7600 and intent.version == 5
