@@ -17,9 +17,10 @@ from marketplace.accounts.models import Company, CompanyKind, User, Verification
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.database import utcnow
 from marketplace.deals.models import OrderIntent, OrderIntentEvent
-from marketplace.deals.services import DEFAULT_VALID_DAYS, today_in_china
+from marketplace.deals.services import DEFAULT_VALID_DAYS
 from marketplace.deals.states import Action, IntentState
 from marketplace.extensions import db
+from marketplace.i18n import today_in_china
 from marketplace.sourcing.models import (
     ProcurementRequest,
     Quote,

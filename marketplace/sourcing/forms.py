@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -55,7 +56,7 @@ def _quantity(text: str) -> int:
     return parse_int(text, minimum=1, maximum=MAX_QUANTITY)
 
 
-def _budget(text: str) -> int:
+def parse_budget(text: str) -> int:
     """A budget in yuan (at most two decimals) as fen; may exceed a unit price's limit."""
     cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("元", "").strip()
     try:
@@ -93,7 +94,7 @@ class RequestForm(RegionFormMixin, FlaskForm):
     unit = SelectField(_l("Unit"), validators=[DataRequired(message=_l("Choose a unit."))])
     target_price = ParsedField(_l("Target unit price (CNY)"), validators=[Optional()], parser=parse_price,
                                description=_l("Optional. In yuan, at most two decimals."))
-    budget = ParsedField(_l("Total budget (CNY)"), validators=[Optional()], parser=_budget,
+    budget = ParsedField(_l("Total budget (CNY)"), validators=[Optional()], parser=parse_budget,
                          description=_l("Optional, instead of or besides a target unit price."))
     certifications = SelectMultipleField(_l("Required certifications"), validators=[Optional()])
     readiness = SelectMultipleField(_l("Required domestic readiness"), validators=[Optional()])
@@ -271,3 +272,9 @@ class RequestFilterForm(FlaskForm):
             province=self.province.data if self.province.data in provinces else None,
             text=(self.text.data or "").strip()[:100] or None,
         )
+
+
+class DemandListCommitForm(FlaskForm):
+    """Confirm a previewed demand list: its requests saved as drafts, or published at once."""
+
+    publish = BooleanField(_l("Publish the requests at once"))

@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from marketplace import regions
-from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import Company, CompanyKind, User, Verification
 from marketplace.catalog.categories import CERTIFICATION_KINDS
 from marketplace.catalog.models import CccStatus, Product, ProductStatus
 from marketplace.deals.models import OrderIntent
 from marketplace.extensions import db
 from marketplace.i18n import _, fen_to_yuan
+from marketplace.inputs import page_number
 from marketplace.sourcing.models import ProcurementRequest, Quote, QuoteRevision, RequestEvent
 from marketplace.sourcing.services import (
     PER_PAGE,

@@ -231,12 +231,17 @@ def require_buyer(actor: User, verified: bool = True) -> Company:
     if not _authenticated(actor):
         raise PermissionDenied(_l("Please log in."))
     company = actor.company
+    check_buyer_company(company, verified)
+    return company
+
+
+def check_buyer_company(company: Company, verified: bool = True) -> None:
+    """PermissionDenied unless the company is a buyer (and verified, when asked): who may post requests."""
     if not company.kind.is_buyer:
         raise PermissionDenied(_l("Only buyer companies (chain leaders, leading enterprises, retailers, "
                                   "trade-circulation firms) can post procurement requests."))
     if verified and not company.is_verified:
         raise PermissionDenied(_l("Your company must be verified before it can post procurement requests."))
-    return company
 
 
 def require_exporter(actor: User) -> Company:
@@ -412,8 +417,9 @@ def _changed(state_label) -> Conflict:
                        "Here is its new state; review it and try again.", state=state_label))
 
 
-def _request_event(request: ProcurementRequest, action: RequestAction, actor: User | None,
-                   source: RequestState | None, note: str | None, version: int) -> RequestEvent:
+def record_request_event(request: ProcurementRequest, action: RequestAction, actor: User | None,
+                         source: RequestState | None, note: str | None, version: int) -> RequestEvent:
+    """Add the immutable event of a change to the session (the caller commits)."""
     event = RequestEvent(
         request=request, version=version, action=action,
         actor_user_id=actor.id if actor is not None else None,
@@ -424,7 +430,8 @@ def _request_event(request: ProcurementRequest, action: RequestAction, actor: Us
     return event
 
 
-def _apply_request(request: ProcurementRequest, data: RequestInput) -> None:
+def apply_request_input(request: ProcurementRequest, data: RequestInput) -> None:
+    """Copy checked terms onto a request (its invitations included); no commit (the post form and demand lists)."""
     request.title = data.title
     request.description = data.description
     request.category = data.category
@@ -480,13 +487,13 @@ def create_request(actor: User, data: RequestInput, idempotency_key: str,
         now = utcnow()
         request = ProcurementRequest(buyer_company_id=company.id, created_by_id=actor.id, state=RequestState.DRAFT,
                                      idempotency_key=idempotency_key, created_at=now, updated_at=now)
-        _apply_request(request, data)
+        apply_request_input(request, data)
         for item in stored:
             request.attachments.append(RequestAttachment(stored_name=item.name, original_name=item.original,
                                                          content_type=item.content_type, size=item.size,
                                                          created_at=now))
         db.session.add(request)
-        _request_event(request, RequestAction.CREATE, actor, None, None, version=1)
+        record_request_event(request, RequestAction.CREATE, actor, None, None, version=1)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -524,7 +531,7 @@ def _act_on_request(actor: User, request_id: int, action: RequestAction, expecte
         after = change(request) or []
         request.state = rule.target
         request.updated_at = utcnow()
-        _request_event(request, action, actor, source, note, version=request.version + 1)
+        record_request_event(request, action, actor, source, note, version=request.version + 1)
         db.session.flush()
         db.session.commit()
     except (StaleDataError, IntegrityError, OperationalError) as error:
@@ -562,7 +569,7 @@ def update_request(actor: User, request_id: int, data: RequestInput, expected_ve
             request.attachments.append(RequestAttachment(stored_name=item.name, original_name=item.original,
                                                          content_type=item.content_type, size=item.size,
                                                          created_at=utcnow()))
-        _apply_request(request, data)
+        apply_request_input(request, data)
         if request.state is RequestState.OPEN:
             for company_id in _live_quoters(request.id):
                 _notify(company_id,
@@ -637,7 +644,7 @@ def _expire_ids(request_ids: list[int], today: date | None = None) -> int:
                 continue
             request.state = RequestState.EXPIRED
             request.updated_at = utcnow()
-            _request_event(request, RequestAction.EXPIRE, None, RequestState.OPEN,
+            record_request_event(request, RequestAction.EXPIRE, None, RequestState.OPEN,
                            _("No quotes taken after %(date)s.", date=request.deadline.isoformat()),
                            version=request.version + 1)
             db.session.flush()
@@ -923,7 +930,7 @@ def award_quote(actor: User, quote_id: int, expected_version: int | None, note: 
         source = request.state
         request.state = RequestState.AWARDED
         request.updated_at = utcnow()
-        _request_event(request, RequestAction.AWARD, actor, source, note, version=request.version + 1)
+        record_request_event(request, RequestAction.AWARD, actor, source, note, version=request.version + 1)
         city = regions.city(request.delivery_city_code)
         province = regions.province(request.delivery_province_code)
         place = "".join(p.name for p in (province, city) if p is not None) or None

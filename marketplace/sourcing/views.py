@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from marketplace.accounts.models import CompanyKind
 from marketplace.deals.attachments import MAX_ATTACHMENT_BYTES
 from marketplace.errors import Conflict, ValidationFailed
+from marketplace.errors import show_on_form as _attach_error
 from marketplace.i18n import _, _l
 from marketplace.sourcing import bp, queries, services
 from marketplace.sourcing.forms import ActionForm, QuoteForm, RequestFilterForm, RequestForm
@@ -48,15 +49,6 @@ def _sourcing_values():
             "QuoteAction": QuoteAction, "Party": Party, "Visibility": Visibility,
             "READINESS_LABELS": READINESS_LABELS, "certification_label": queries.certification_label,
             "max_attachment_mb": MAX_ATTACHMENT_BYTES // 1024 // 1024}
-
-
-def _attach_error(form, error: ValidationFailed) -> None:
-    names = {"target_price": "target_price", "province_code": "province_code", "city_code": "city_code"}
-    field = form._fields.get(names.get(error.field or "", error.field or ""))
-    if field is not None:
-        field.errors = list(field.errors) + [str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
 
 
 def _int_or_none(value) -> int | None:

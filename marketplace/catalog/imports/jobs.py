@@ -1,106 +1,64 @@
-"""Spreadsheet import jobs and catalog export: the one path from an uploaded file to products.
+"""The catalog's kind of import job, and the catalog export: products through the one import path.
 
-Owns: ``analyse_file`` (bytes → ``imports.table.read_table`` → ``columns.validate_rows`` →
-``services.plan_import``; nothing is written), shared by the web pages and ``flask catalog
-import``; the ImportJob records of web uploads (the stored file, the preview, the commit run
-inline or in a background thread whose progress is counted in memory); the problems report;
-the catalog export; the column guide shown on the upload page.
-
-Memory: the stored upload under ``UPLOAD_DIR/imports/`` is the job's record; its checked rows
-are kept in this process only between the preview and the commit of a previewed job (a few
-files at most), and dropped when the commit starts, so a finished job holds no memory.
-
-Products are written only by ``services.import_products`` (one transaction). Here only
-ImportJob rows and files under ``UPLOAD_DIR/imports/`` are written. No Flask views or forms.
-
-Progress: on SQLite the import's transaction holds the write lock (``BEGIN IMMEDIATE``) until it
-commits, so the job row cannot be updated while the products are written. The running count is
-kept in ``_PROGRESS`` (per process) and the job's totals are written once the import has
-committed or failed. With several web workers, a poll answered by another worker sees the job
-as running at 0 until it ends.
+Owns: the ``products`` kind (``KIND``: the row spec ``columns.PRODUCT_ROWS``, who may import —
+``services.check_can_edit_catalog`` —, ``services.plan_import`` and ``services.import_products``),
+the functions the catalog's pages and ``flask catalog import`` call (each is the shared one of
+``marketplace.imports.jobs`` with this kind), finding an exporter by USCC, the catalog export and
+the column guide of the upload page. The job flow itself (upload, preview, commit in a thread
+with progress, report) is ``marketplace.imports.jobs``; products are written only by
+``services.import_products``. No Flask views or forms.
 """
 from __future__ import annotations
 
-import logging
-import re
-import threading
-from dataclasses import dataclass, field
-from datetime import timedelta
-from functools import cached_property
-
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import Company, CompanyKind, User
 from marketplace.accounts.validation import normalize_uscc
 from marketplace.catalog import services
 from marketplace.catalog.imports import columns, files
-from marketplace.catalog.models import ImportJob, ImportJobStatus, Product
-from marketplace.catalog.rows import ProductInput, product_to_row
-from marketplace.database import utcnow
-from marketplace.errors import Conflict, DomainError, NotFound, ValidationFailed
+from marketplace.catalog.models import ImportJob, Product
+from marketplace.catalog.rows import product_to_row
+from marketplace.errors import NotFound, ValidationFailed
 from marketplace.extensions import db
-from marketplace.i18n import _l, current_locale_code, fen_to_yuan
-from marketplace.imports import uploads
-from marketplace.imports.columns import ValidationResult
-from marketplace.imports.problems import Problem, write_problems
-from marketplace.imports.table import Table, read_table
+from marketplace.i18n import _l, fen_to_yuan
+from marketplace.imports import jobs
+from marketplace.imports.jobs import (  # noqa: F401  (the catalog's pages and tests use these names)
+    _PROGRESS,
+    _PROGRESS_LOCK,
+    BACKGROUND_MIN_ROWS,
+    CHECKED,
+    STALE_RUNNING_MINUTES,
+    Analysis,
+    ColumnGuide,
+    Preview,
+    PreviewRow,
+    _set_progress,
+    max_upload_bytes,
+    wait_for_import_job,
+)
 
-logger = logging.getLogger(__name__)
-
-#: the preview lists at most this many problems (the report holds up to ``problems.MAX_PROBLEMS``)
-PREVIEW_PROBLEMS = 500
-#: … and this many of the rows to create and to update
-PREVIEW_ROWS = 100
-#: a commit of fewer valid rows runs inside the request even when threads are allowed
-BACKGROUND_MIN_ROWS = 1000
-#: a job still "running" this long after it started lost its process (a 10,000-row import takes
-#: about 10 s): it is marked failed. Its one transaction never committed, so nothing was written.
-STALE_RUNNING_MINUTES = 30
+#: the preview lists at most this many problems, and this many rows to create and to update
+PREVIEW_PROBLEMS = jobs.PREVIEW_PROBLEMS
+PREVIEW_ROWS = jobs.PREVIEW_ROWS
 
 
-# --------------------------------------------------------------------------- one path for web and CLI
+def _import_products(actor, company, result, publish=False, progress=None):
+    return services.import_products(actor, company, result, publish=publish, progress=progress)
 
 
-@dataclass
-class Analysis:
-    """A file read and checked, and what importing it would do now."""
-
-    table: Table | None  # None when the validated rows were remembered from an earlier read
-    result: ValidationResult
-    plan: services.ImportPlan
-
-    @cached_property
-    def problems(self) -> list[Problem]:
-        """Every problem of the file and its rows, in row order."""
-        return self.result.all_problems()
-
-    @property
-    def warning_count(self) -> int:
-        """Problems that do not stop anything."""
-        return sum(1 for problem in self.problems if not problem.is_error) + self.result.omitted_warnings
-
-    @property
-    def error_count(self) -> int:
-        """Problems that keep a row (or the file) from being imported, those past the cap included."""
-        return sum(1 for problem in self.problems if problem.is_error) + self.result.omitted_errors
-
-    @property
-    def omitted(self) -> int:
-        """Problems past the per-file cap: counted, not listed ("and N more")."""
-        return self.result.omitted
+KIND = jobs.register_kind(jobs.ImportKind(
+    name="products",
+    rows=columns.PRODUCT_ROWS,
+    check_actor=lambda actor, company: services.check_can_edit_catalog(actor, company),
+    plan=lambda company, result: services.plan_import(company, result),
+    commit=_import_products,
+))
 
 
 def analyse_file(company: Company, filename: str, data: bytes) -> Analysis:
-    """Read, validate and plan an import of ``data`` into the company's catalog; write nothing.
-
-    Raises ``SpreadsheetError`` (a ValidationFailed on field "file") when the whole file is refused.
-    """
-    table = read_table(filename, data, max_bytes=uploads.max_upload_bytes())
-    result = columns.validate_rows(table)
-    return Analysis(table, result, services.plan_import(company, result))
+    """Read, validate and plan an import of ``data`` into the company's catalog; write nothing."""
+    return jobs.analyse_file(KIND, company, filename, data)
 
 
 def find_exporter(uscc: str) -> Company:
@@ -115,319 +73,44 @@ def find_exporter(uscc: str) -> Company:
     return company
 
 
-# --------------------------------------------------------------------------- uploads
-
-#: the size limit the upload page states (the same for every kind of import)
-max_upload_bytes = uploads.max_upload_bytes
-
-
 def create_import_job(actor: User, filename: str | None, data: bytes) -> ImportJob:
-    """Check an uploaded file, store it and record a job awaiting confirmation (no product is written)."""
-    company = actor.company
-    services.check_can_edit_catalog(actor, company)
-    uploads.check_upload_name(filename)
-    name = uploads.display_filename(filename)
-    analysis = analyse_file(company, name, data)
-    stored_name = uploads.store_upload(data, analysis.table.format)
-    result = analysis.result
-    job = ImportJob(
-        company_id=company.id, user_id=actor.id, original_filename=name, stored_name=stored_name,
-        size_bytes=len(data), status=ImportJobStatus.PREVIEWED,
-        total_rows=len(result.rows), valid_rows=len(result.valid_rows), invalid_rows=len(result.invalid_rows),
-        to_create=len(analysis.plan.creates), to_update=len(analysis.plan.updates),
-    )
-    try:
-        db.session.add(job)
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        uploads.delete_upload(stored_name)
-        raise
-    CHECKED.remember(stored_name, result)
-    logger.info("import job %s: company %s uploaded %r (%d rows, %d valid)", job.id, company.id, name,
-                job.total_rows, job.valid_rows)
-    return job
+    """Check an uploaded product file, store it and record a job awaiting confirmation (no product is written)."""
+    return jobs.create_import_job(KIND, actor, filename, data)
 
 
 def get_import_job(actor: User, job_id: int) -> ImportJob:
-    """The job if it belongs to the actor's company; 404 otherwise (whether or not it exists)."""
-    job = db.session.get(ImportJob, job_id)
-    if job is None or not actor.is_authenticated or job.company_id != actor.company_id:
-        raise NotFound(_l("This import does not exist."))
-    services.check_can_edit_catalog(actor, job.company)
-    _fail_if_interrupted(job)
-    return job
-
-
-def _fail_if_interrupted(job: ImportJob) -> None:
-    """A job left "running" by a process that died (restart, crash) becomes failed instead of running forever."""
-    if job.status is not ImportJobStatus.RUNNING or job.started_at is None:
-        return
-    with _PROGRESS_LOCK:
-        thread = _THREADS.get(job.id)
-    if thread is not None and thread.is_alive():
-        return
-    if utcnow() - job.started_at < timedelta(minutes=STALE_RUNNING_MINUTES):
-        return
-    job.status = ImportJobStatus.FAILED
-    job.error_message = str(_l("The import was interrupted (the server stopped while it ran). Nothing was written; "
-                               "please import the file again."))
-    job.processed = 0
-    job.finished_at = utcnow()
-    try:
-        db.session.commit()
-    except sa.exc.OperationalError:  # the database is busy: the next look marks it
-        db.session.rollback()
-        logger.info("could not mark the interrupted import job %s failed now", job.id)
-        return
-    logger.warning("import job %s was interrupted: marked failed", job.id)
-
-
-#: the checked rows of previewed uploads, kept for their commit (dropped when it starts)
-CHECKED = uploads.CheckedFiles()
+    """The catalog import job if it belongs to the actor's company; 404 otherwise."""
+    return jobs.get_import_job(KIND, actor, job_id)
 
 
 def job_analysis(job: ImportJob) -> Analysis:
-    """The job's stored file (validated again unless this process just did) planned against the catalog now."""
-    if not (uploads.imports_dir() / job.stored_name).is_file():
-        raise NotFound(_l("The uploaded file is no longer available: upload it again."))
-    known = CHECKED.recall(job.stored_name)
-    if known is not None:
-        return Analysis(None, known, services.plan_import(job.company, known))
-    analysis = analyse_file(job.company, job.original_filename, uploads.read_upload(job.stored_name))
-    if job.status is ImportJobStatus.PREVIEWED:
-        CHECKED.remember(job.stored_name, analysis.result)
-    return analysis
-
-
-@dataclass
-class PreviewRow:
-    """A valid row as the preview lists it."""
-
-    row_number: int
-    values: ProductInput
-
-
-@dataclass
-class Preview:
-    """What the preview page shows: totals, problems (capped) and the first rows of each kind."""
-
-    job: ImportJob
-    analysis: Analysis
-    problems: list[Problem] = field(default_factory=list)
-    creates: list[PreviewRow] = field(default_factory=list)
-    updates: list[PreviewRow] = field(default_factory=list)
-
-    @property
-    def problem_count(self) -> int:
-        """Every problem found, the ones past the per-file cap included."""
-        return len(self.analysis.problems) + self.analysis.omitted
-
-    @property
-    def to_create(self) -> int:
-        return len(self.analysis.plan.creates)
-
-    @property
-    def to_update(self) -> int:
-        return len(self.analysis.plan.updates)
-
-    @property
-    def importable(self) -> int:
-        return self.analysis.plan.total
+    """The job's stored file planned against the catalog now."""
+    return jobs.job_analysis(KIND, job)
 
 
 def preview_import_job(actor: User, job_id: int) -> Preview:
     """The job's preview: what would be created and updated, every problem by row and column (reads only)."""
-    job = get_import_job(actor, job_id)
-    analysis = job_analysis(job)
-    updating = {data.sku for data in analysis.plan.updates}
-    preview = Preview(job, analysis, problems=analysis.problems[:PREVIEW_PROBLEMS])
-    for row in analysis.result.valid_rows:
-        target = preview.updates if row.values.sku in updating else preview.creates
-        if len(target) < PREVIEW_ROWS:
-            target.append(PreviewRow(row.row_number, row.values))
-    return preview
+    return jobs.preview_import_job(KIND, actor, job_id, PREVIEW_PROBLEMS, PREVIEW_ROWS)
 
 
 def problems_report(actor: User, job_id: int, fmt: str) -> tuple[ImportJob, bytes]:
     """The job's full problem list as CSV or XLSX (row, column, severity, message)."""
-    job = get_import_job(actor, job_id)
-    analysis = job_analysis(job)
-    return job, write_problems(analysis.problems, fmt, omitted=analysis.omitted)
+    return jobs.problems_report(KIND, actor, job_id, fmt)
 
 
 def cancel_import_job(actor: User, job_id: int) -> ImportJob:
     """Drop a previewed import: nothing is written and the stored file is deleted."""
-    job = get_import_job(actor, job_id)
-    if job.status is not ImportJobStatus.PREVIEWED:
-        raise Conflict(_l("This import has already been started or cancelled."))
-    job.status = ImportJobStatus.CANCELLED
-    job.finished_at = utcnow()
-    db.session.commit()
-    uploads.delete_upload(job.stored_name)
-    CHECKED.forget(job.stored_name)
-    return job
-
-
-# --------------------------------------------------------------------------- commit and progress
-
-# job id → (rows written so far, rows to write), for jobs running in this process
-_PROGRESS: dict[int, tuple[int, int]] = {}
-_THREADS: dict[int, threading.Thread] = {}
-_PROGRESS_LOCK = threading.Lock()
-
-
-#: rows between two progress writes to the database (PostgreSQL: other web workers poll it)
-PROGRESS_WRITE_EVERY = 500
-
-
-def _set_progress(job_id: int, done: int, total: int) -> None:
-    with _PROGRESS_LOCK:
-        previous = _PROGRESS.get(job_id, (0, 0))[0]
-        _PROGRESS[job_id] = (done, total)
-    if done // PROGRESS_WRITE_EVERY != previous // PROGRESS_WRITE_EVERY or (done == total and done != previous):
-        _store_progress(job_id, done)
-
-
-def _store_progress(job_id: int, done: int) -> None:
-    """Write the count to the job's row in its own short transaction, so that a poll served by another
-    web worker sees it. Not on SQLite: the import's transaction holds the database's only write lock,
-    and the embedded default runs one process, whose memory has the count."""
-    if db.engine.dialect.name == "sqlite":
-        return
-    try:
-        with db.engine.begin() as connection:
-            connection.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(processed=done))
-    except sa.exc.DBAPIError:  # progress is a courtesy: never fail the import for it
-        logger.info("could not store the progress of import job %s", job_id, exc_info=True)
-
-
-def _runs_inline(rows: int) -> bool:
-    """Inside the request: IMPORT_INLINE when set (else under TESTING), and always for small files."""
-    config = current_app.config
-    inline = config.get("IMPORT_INLINE")
-    if inline is None:
-        inline = bool(config.get("TESTING"))
-    return bool(inline) or rows < int(config.get("IMPORT_BACKGROUND_MIN_ROWS", BACKGROUND_MIN_ROWS))
+    return jobs.cancel_import_job(KIND, actor, job_id)
 
 
 def start_import_job(actor: User, job_id: int, publish: bool = False) -> ImportJob:
     """Confirm a previewed import: write its valid rows now, or in a background thread for large files."""
-    job = get_import_job(actor, job_id)
-    # lock the row (PostgreSQL): of two clicks on "Import", one starts the job and the other is told
-    job = db.session.get(ImportJob, job.id, with_for_update=True, populate_existing=True)
-    if job.status is not ImportJobStatus.PREVIEWED:
-        raise Conflict(_l("This import has already been started or cancelled."))
-    analysis = job_analysis(job)
-    if not analysis.plan.total:
-        raise ValidationFailed(_l("No row can be imported: correct the file and upload it again."), "file")
-    job.status = ImportJobStatus.RUNNING
-    job.publish = bool(publish)
-    job.started_at = utcnow()
-    job.processed = 0
-    job.to_create, job.to_update = len(analysis.plan.creates), len(analysis.plan.updates)
-    _set_progress(job.id, 0, analysis.plan.total)
-    CHECKED.forget(job.stored_name)  # the commit holds the rows until it ends; then nothing does
-    locale = current_locale_code()
-    if _runs_inline(analysis.plan.total):
-        db.session.commit()
-        return _execute(job.id, analysis.result, locale)
-    # Keep the loaded objects fresh after this commit: the rest of the request (the current user
-    # in after-request hooks) must not start a transaction that, on SQLite, would queue behind the
-    # import's write lock.
-    session = db.session()
-    expire = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
-    app = current_app._get_current_object()
-    thread = threading.Thread(target=_run_in_thread, args=(app, job.id, analysis.result, locale),
-                              name=f"import-job-{job.id}", daemon=True)
-    with _PROGRESS_LOCK:
-        _THREADS[job.id] = thread
-    thread.start()
-    logger.info("import job %s running in the background (%d rows)", job.id, analysis.plan.total)
-    return job
-
-
-def _run_in_thread(app, job_id: int, result: ValidationResult, locale: str) -> None:
-    try:
-        with app.app_context():
-            try:
-                _execute(job_id, result, locale)
-            finally:
-                db.session.remove()
-    except Exception:  # the job row could not even be marked failed (database gone)
-        logger.exception("import job %s: background thread failed", job_id)
-    finally:
-        with _PROGRESS_LOCK:
-            _THREADS.pop(job_id, None)
-
-
-def _execute(job_id: int, result: ValidationResult, locale: str) -> ImportJob:
-    """Write the rows (one transaction), then the job's totals; on any error, no product and a failed job."""
-    job = db.session.get(ImportJob, job_id)
-    actor = db.session.get(User, job.user_id) if job.user_id else None
-    company = job.company
-
-    def progress(done: int, total: int) -> None:
-        _set_progress(job_id, done, total)
-
-    try:
-        if actor is None:
-            raise ValidationFailed(_l("The user who started this import no longer exists."))
-        outcome = services.import_products(actor, company, result, publish=job.publish, progress=progress)
-    except Exception as error:
-        db.session.rollback()
-        if isinstance(error, DomainError):
-            with force_locale(locale):
-                message = str(error.message)
-        else:
-            logger.exception("import job %s failed", job_id)
-            with force_locale(locale):
-                message = str(_l("The import stopped on an unexpected error (%(error)s). Nothing was written.",
-                                 error=type(error).__name__))
-        job = db.session.get(ImportJob, job_id)
-        job.status = ImportJobStatus.FAILED
-        job.error_message = message[:2000]
-        job.processed = 0
-        job.finished_at = utcnow()
-        db.session.commit()
-        return job
-    finally:
-        with _PROGRESS_LOCK:
-            _PROGRESS.pop(job_id, None)
-    job.status = ImportJobStatus.DONE
-    job.created_count, job.updated_count = outcome.created, outcome.updated
-    job.published_count = outcome.published
-    job.processed = outcome.created + outcome.updated
-    job.finished_at = utcnow()
-    db.session.commit()
-    logger.info("import job %s done: %d created, %d updated, %d published", job_id, outcome.created,
-                outcome.updated, outcome.published)
-    return job
-
-
-def wait_for_import_job(job_id: int, timeout: float | None = None) -> bool:
-    """Wait for a background import of this process to finish (tests, benchmarks); False on timeout."""
-    with _PROGRESS_LOCK:
-        thread = _THREADS.get(job_id)
-    if thread is None:
-        return True
-    thread.join(timeout)
-    return not thread.is_alive()
+    return jobs.start_import_job(KIND, actor, job_id, publish=publish)
 
 
 def import_progress(actor: User, job_id: int) -> dict:
     """{status, processed, total} of a job, for the progress bar."""
-    job = get_import_job(actor, job_id)
-    processed = job.processed
-    if job.status is ImportJobStatus.RUNNING:
-        with _PROGRESS_LOCK:
-            processed = _PROGRESS.get(job.id, (processed, 0))[0]
-    return {"status": job.status.value, "processed": processed, "total": job.total_to_write}
+    return jobs.import_progress(KIND, actor, job_id)
 
 
 # --------------------------------------------------------------------------- export, column guide
@@ -446,37 +129,9 @@ def export_catalog(actor: User, fmt: str, lang: str) -> bytes:
     return files.export_rows((product_to_row(product) for product in products), fmt, lang)
 
 
-_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
-
-
-@dataclass(frozen=True)
-class ColumnGuide:
-    """One row of the header table on the upload page."""
-
-    key: str
-    name: str
-    required: bool
-    names_zh: tuple[str, ...]
-    names_en: tuple[str, ...]
-    help: str
-    example: str
-
-
 def column_guide(lang: str) -> list[ColumnGuide]:
     """Every canonical column with the Chinese and English headers accepted for it, in ``lang``."""
     example = dict(zip([c.key for c in columns.TEMPLATE_COLUMNS],
                        columns.format_cells(columns.EXAMPLE_PRODUCT.as_row(), lang), strict=True))
     example["price"] = str(fen_to_yuan(columns.EXAMPLE_PRODUCT.price_tiers[0].unit_price_fen))
-    guide = []
-    for column in columns.COLUMNS:
-        names = list(dict.fromkeys(columns.HEADER_ALIASES[column.key]))
-        guide.append(ColumnGuide(
-            key=column.key,
-            name=column.zh if lang == "zh" else column.en,
-            required=column.required,
-            names_zh=tuple(name for name in names if _CJK.search(name)),
-            names_en=tuple(name for name in names if not _CJK.search(name)),
-            help=column.help_zh if lang == "zh" else column.help_en,
-            example=str(example.get(column.key, "")),
-        ))
-    return guide
+    return jobs.column_guide(columns.PRODUCT_ROWS, example, lang)

@@ -14,11 +14,9 @@ from functools import wraps
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import BooleanField
 
-from marketplace.accounts.company_services import today_in_china
 from marketplace.accounts.models import CompanyKind
 from marketplace.catalog import import_bp
 from marketplace.catalog.categories import CATEGORIES, CATEGORY_BY_CODE, UNITS, category_name
@@ -27,27 +25,18 @@ from marketplace.catalog.imports.files import write_template
 from marketplace.catalog.models import ImportJobStatus
 from marketplace.catalog.vocabulary import unit_name
 from marketplace.errors import Conflict, ValidationFailed
-from marketplace.i18n import _, _l, current_locale_code
+from marketplace.i18n import _, _l, current_locale_code, today_in_china
+from marketplace.imports.forms import ImportCancelForm, ImportUploadForm
 from marketplace.imports.problems import more_problems_note
 from marketplace.spreadsheets import download
 
 logger = logging.getLogger(__name__)
-
-class ImportUploadForm(FlaskForm):
-    """The spreadsheet to import (its content is checked by the service, not its name alone)."""
-
-    file = FileField(_l("Spreadsheet (.xlsx or .csv)"),
-                     validators=[FileRequired(_l("Choose a spreadsheet to upload."))])
 
 
 class ImportCommitForm(FlaskForm):
     """Confirm the previewed import."""
 
     publish = BooleanField(_l("Publish the imported products at once"))
-
-
-class ImportCancelForm(FlaskForm):
-    """Drop the previewed import."""
 
 
 def exporter_required(view):
@@ -117,11 +106,11 @@ def job(job_id: int):
     """The preview of a previewed import, else its progress or outcome."""
     found = import_jobs.get_import_job(current_user, job_id)
     if found.status is not ImportJobStatus.PREVIEWED:
-        return render_template("catalog/import_job.html", job=found, Status=ImportJobStatus)
+        return render_template("catalog/import_job.html", job=found, Status=ImportJobStatus, ep="catalog_import.")
     preview = import_jobs.preview_import_job(current_user, job_id)
     return render_template(
         "catalog/import_preview.html", preview=preview, job=preview.job,
-        commit_form=ImportCommitForm(formdata=None), cancel_form=ImportCancelForm(formdata=None),
+        commit_form=ImportCommitForm(formdata=None), cancel_form=ImportCancelForm(formdata=None), ep="catalog_import.",
         preview_limit=import_jobs.PREVIEW_PROBLEMS, rows_limit=import_jobs.PREVIEW_ROWS,
         category_label=_category_label, more_problems=more_problems_note(preview.analysis.omitted),
     )
