@@ -1,7 +1,7 @@
 """notifications keep their message ids and arguments (shown in the reader's language)
 
 Revision ID: c4d3f0a5b7c4
-Revises: a4e1c2d3b5f6
+Revises: c1a0b7e2d4f1
 Create Date: 2026-12-06 10:40:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4d3f0a5b7c4'
-down_revision = 'a4e1c2d3b5f6'
+down_revision = 'c1a0b7e2d4f1'
 branch_labels = None
 depends_on = None
 

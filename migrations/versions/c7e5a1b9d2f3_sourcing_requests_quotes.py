@@ -1,7 +1,7 @@
 """sourcing: procurement requests, invitations, attachments, events; quotes and revisions; intent links
 
 Revision ID: c7e5a1b9d2f3
-Revises: a4e1c2d3b5f6
+Revises: c4d3f0a5b7c4
 Create Date: 2026-12-06 10:30:00
 
 """
@@ -13,7 +13,7 @@ import marketplace.database  # noqa: F401  (UTCDateTime in generated columns)
 
 # revision identifiers, used by Alembic.
 revision = 'c7e5a1b9d2f3'
-down_revision = 'a4e1c2d3b5f6'
+down_revision = 'c4d3f0a5b7c4'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """imports: the kind of an import job (products or procurement requests)
 
 Revision ID: c8f2a6d4e1b5
-Revises: a4e1c2d3b5f6
+Revises: c7e5a1b9d2f3
 Create Date: 2026-12-06 11:05:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c8f2a6d4e1b5'
-down_revision = 'a4e1c2d3b5f6'
+down_revision = 'c7e5a1b9d2f3'
 branch_labels = None
 depends_on = None
 
