@@ -14,20 +14,28 @@ Why it is built this way (measured at 100k products, see docs/architecture.md):
   matching, BM25 scoring, filtering, facet counting and sorting are array operations.
 - Filter, facet and sort values are Whoosh columns, loaded per segment into arrays once.
 - Deleted documents are masked per generation. Results are cached per generation.
+- The postings cache is bounded by bytes and by entries; a term missing from a segment is cached
+  as an empty entry and counted at what its key and node cost (unknown words used to grow it freely).
+- Title word lists (for "did you mean" and lone characters) are built once per segment and combined
+  per query, so a commit costs only the new segment's list.
+- Exporter search is one pass over the product documents grouped by company (``search_companies``):
+  the company's names are a field of each product document.
 - One process writes at a time (Whoosh's lock); ``apply`` waits at most ``timeout`` seconds and
   returns False when the lock stays busy, leaving the changes for the next drain.
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,9 +52,9 @@ from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
 from search_index import schemas
-from search_index.analysis import chinese_analyzer
+from search_index.analysis import Synonyms, chinese_analyzer, query_terms
 from search_index.highlight import highlight
-from search_index.query import ParsedQuery, parse
+from search_index.query import ParsedQuery, hs_prefix, parse
 from search_index.schemas import ProductRecord
 
 logger = logging.getLogger(__name__)
@@ -68,6 +76,22 @@ MAX_HEAD_EXPANSION = 64
 MIN_CJK_CORRECTION = 3
 #: the score of an exact article-number match (above any text match of one word)
 SKU_SCORE = 50.0
+#: the score of a product whose HS code starts with a query word (8516 → 851660…): below an
+#: article number, about a strong title match
+HS_SCORE = 20.0
+#: "did you mean": candidate corrections tried per unknown word (each costs one count of the query)
+MAX_CORRECTIONS = 6
+#: English words at least this long may be corrected by two edits (humidifierr); shorter ones by one
+TWO_EDITS_FROM = 8
+#: a one-word query finding fewer than a page is widened with the word's endings of at least this
+#: many characters (电热水壶 → 热水壶, 水壶): Chinese compounds put the kind of thing last
+MIN_WIDEN_CHARS = 2
+#: postings cache budget: bytes (arrays plus each entry's own cost) and entries
+POSTINGS_CACHE_BYTES = 64 * 2**20
+POSTINGS_CACHE_ENTRIES = 100_000
+#: what one cached postings entry costs beyond its arrays and its term (measured with tracemalloc on
+#: Python 3.11: the key tuple, the LRU's node, the value tuple and its count, ~240 bytes): all a miss costs
+POSTINGS_ENTRY_BYTES = 240
 CURRENT = "CURRENT"
 CURSOR_FILE = "cursor.json"
 #: the lock every change to the index takes (in the root: it spans generations)
@@ -150,6 +174,8 @@ class SearchResults:
     query_text: str = ""
     took_ms: float = 0.0
     from_cache: bool = False
+    #: the endings of a one-word query that also were searched (电热水壶 → 热水壶), listed after the exact matches
+    widened: tuple[str, ...] = ()
 
     @property
     def pages(self) -> int:
@@ -157,8 +183,59 @@ class SearchResults:
         return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
 
 
+@dataclass
+class CompanyHit:
+    """One company found by ``search_companies``: how many of its documents match, and the best of them."""
+
+    company_id: int
+    matches: int
+    #: the company's own name matches every word of the query
+    name_match: bool
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class CompanyResults:
+    """A page of companies (``SearchIndex.search_companies``)."""
+
+    total: int
+    companies: list[CompanyHit]
+    page: int
+    per_page: int
+    suggestion: str | None = None
+    terms: frozenset = frozenset()
+    notices: tuple = ()
+    query_text: str = ""
+    took_ms: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, math.ceil(self.total / self.per_page)) if self.per_page else 1
+
+
+@dataclass
+class _Matched:
+    """What a query found before ordering: documents, scores, and how it got there."""
+
+    mask: np.ndarray
+    #: None: no words, nothing to score
+    score: np.ndarray | None
+    #: per document, 0 for an exact match and 1, 2 … for the endings a one-word query was widened with
+    tier: np.ndarray | None = None
+    notices: tuple = ()
+    widened: tuple[str, ...] = ()
+    #: terms searched beyond the query's own (the endings' words, for highlighting)
+    terms: frozenset = frozenset()
+    #: documents matching every word (before relaxing or widening): "did you mean" only when none do
+    exact: int = 0
+
+
 NOTICE_RELAXED = "relaxed"
 NOTICE_PAGE_CLAMPED = "page_clamped"
+#: a one-word query was widened with its endings (``SearchResults.widened`` names them)
+NOTICE_WIDENED = "widened"
 
 
 # ----------------------------------------------------------------------------- per-segment data
@@ -281,8 +358,35 @@ def _field_lengths(reader, fieldname: str, count: int) -> np.ndarray:
     return _LENGTH_TABLE[raw]
 
 
+class SegmentWords:
+    """The title words of one segment with their document counts, arranged for "did you mean" (by
+    length) and for a lone query character (by last character).
+
+    Built once per segment and kept with its arrays: segments never change, so a commit, which adds a
+    segment (and may merge small ones), builds only the lists of the segments it wrote. Counts include
+    deleted documents (Whoosh's document frequency); callers check candidates against live documents.
+    """
+
+    #: lists built in this process (tests check that a new generation reuses the old segments' lists)
+    builds = 0
+
+    def __init__(self, reader):
+        SegmentWords.builds += 1
+        df: dict[str, int] = {}
+        for term, info in reader.iter_field(schemas.TITLE):
+            df[term.decode("utf-8") if isinstance(term, bytes) else term] = info.doc_frequency()
+        self.df = df
+        self.by_length: dict[int, list[str]] = {}
+        #: last character → (count, word) of the words of two characters or more ending in it
+        self.by_last: dict[str, list[tuple[int, str]]] = {}
+        for term, count in df.items():
+            self.by_length.setdefault(len(term), []).append(term)
+            if len(term) > 1 and not term[-1].isascii():
+                self.by_last.setdefault(term[-1], []).append((count, term))
+
+
 class _SegmentData:
-    """Arrays of one immutable segment: columns, field lengths and a lexicon for suggestions."""
+    """Arrays of one immutable segment: columns, field lengths and its title words."""
 
     def __init__(self, reader):
         self.count = reader.doc_count_all()
@@ -308,7 +412,7 @@ class _SegmentData:
         self._sku_texts = raw_sku
         self.lengths = {name: _field_lengths(reader, name, self.count) for name in (schemas.TITLE, schemas.TEXT)}
         self.field_totals = {name: float(reader.field_length(name)) for name in (schemas.TITLE, schemas.TEXT)}
-        self._reader_terms = None
+        self._words: SegmentWords | None = None
         self._skus: dict[str, list[int]] | None = None
 
     def sku_docs(self, key: str) -> list[int]:
@@ -321,15 +425,11 @@ class _SegmentData:
             self._skus = skus
         return self._skus.get(key, [])
 
-    def lexicon(self, reader) -> dict[str, int]:
-        """Title terms of this segment with their document frequency (built on first use)."""
-        if self._reader_terms is None:
-            terms = {}
-            for term, info in reader.iter_field(schemas.TITLE):
-                text = term.decode("utf-8") if isinstance(term, bytes) else term
-                terms[text] = info.doc_frequency()
-            self._reader_terms = terms
-        return self._reader_terms
+    def words(self, reader) -> SegmentWords:
+        """The title words of this segment (built on first use, then kept as long as the segment)."""
+        if self._words is None:
+            self._words = SegmentWords(reader)
+        return self._words
 
 
 class _Generation:
@@ -377,17 +477,54 @@ class _Generation:
                            for name in totals}
         self.avg_length = {name: value or 1.0 for name, value in self.avg_length.items()}
         self.filter_cache: OrderedDict = OrderedDict()
-        self._title_lexicon: dict[str, int] | None = None
+        self._heads: dict[str, list[str]] = {}
+        self._hs_docs: dict[str, np.ndarray] = {}
 
-    def title_lexicon(self) -> dict[str, int]:
-        """Title terms of every segment with their document counts (built on first use)."""
-        if self._title_lexicon is None:
-            lexicon: dict[str, int] = {}
-            for leaf, _offset, _segid, data in self.leaves:
-                for term, df in data.lexicon(leaf).items():
-                    lexicon[term] = lexicon.get(term, 0) + df
-            self._title_lexicon = lexicon
-        return self._title_lexicon
+    def _segment_words(self) -> Iterator[SegmentWords]:
+        for leaf, _offset, _segid, data in self.leaves:
+            yield data.words(leaf)
+
+    def word_count(self, term: str) -> int:
+        """Titles (deleted ones included) that hold ``term``, over every segment."""
+        return sum(words.df.get(term, 0) for words in self._segment_words())
+
+    def head_words(self, char: str) -> list[str]:
+        """The commonest title words of two characters or more ending in ``char`` (灯 → 庭院灯, 吸顶灯 …)."""
+        heads = self._heads.get(char)
+        if heads is None:
+            counts: dict[str, int] = {}
+            for words in self._segment_words():
+                for count, term in words.by_last.get(char, ()):
+                    counts[term] = counts.get(term, 0) + count
+            ranked = sorted(((count, term) for term, count in counts.items()), reverse=True)
+            heads = self._heads[char] = [term for _count, term in ranked[:MAX_HEAD_EXPANSION]]
+        return heads
+
+    def near_words(self, word: str, max_edits: int) -> list[str]:
+        """Title words at most ``max_edits`` edits from ``word`` (English ones sharing its first letter),
+        commonest first."""
+        found: dict[str, int] = {}
+        english = word.isascii()
+        for words in self._segment_words():
+            for length in range(len(word) - max_edits, len(word) + max_edits + 1):
+                for term in words.by_length.get(length, ()):
+                    if term == word or (english and term[:1] != word[:1]):
+                        continue
+                    if term in found or _within_edits(word, term, max_edits):
+                        found[term] = found.get(term, 0) + words.df[term]
+        return [term for term, _count in sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))]
+
+    def hs_docs(self, prefix: str) -> np.ndarray:
+        """Live documents whose HS code starts with ``prefix``."""
+        docs = self._hs_docs.get(prefix)
+        if docs is None:
+            codes = VOCABULARY.prefixed(prefix)
+            docs = np.flatnonzero(np.isin(self.columns[schemas.HS], codes) & self.alive) if len(codes) \
+                else np.zeros(0, dtype=np.int64)
+            if len(self._hs_docs) > 256:
+                self._hs_docs.clear()
+            self._hs_docs[prefix] = docs
+        return docs
 
     def cert_mask(self, code: str) -> np.ndarray:
         """Documents holding certification ``code``."""
@@ -397,7 +534,86 @@ class _Generation:
         return (self.columns[schemas.CERTS] & (1 << bit)) != 0
 
 
+class PostingsCache:
+    """Per-segment postings of terms, least recently used out first, bounded by bytes and by entries.
+
+    An entry costs its two arrays plus its own keeping (``POSTINGS_ENTRY_BYTES`` and the term): a term
+    a segment lacks is cached as an empty entry too, so a stream of distinct unknown words fills the
+    cache with entries that cost only their keeping; they are counted at that cost and their number
+    is capped, so they cannot grow memory past the budget.
+    """
+
+    def __init__(self, max_bytes: int = POSTINGS_CACHE_BYTES, max_entries: int = POSTINGS_CACHE_ENTRIES):
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        #: bytes held by the cached entries, as counted
+        self.bytes = 0
+        self._entries: OrderedDict = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
+        """The cached (docnums, weights) of ``key``, or None."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0], entry[1]
+
+    def put(self, key: tuple, ids: np.ndarray, weights: np.ndarray) -> None:
+        """Keep (docnums, weights) under ``key`` (segment id, field, term), evicting the oldest beyond the bounds."""
+        cost = ids.nbytes + weights.nbytes + POSTINGS_ENTRY_BYTES + sys.getsizeof(key[-1])
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[2]
+        self._entries[key] = (ids, weights, cost)
+        self.bytes += cost
+        while self._entries and (self.bytes > self.max_bytes or len(self._entries) > self.max_entries):
+            _key, (_ids, _weights, old_cost) = self._entries.popitem(last=False)
+            self.bytes -= old_cost
+
+
 # ----------------------------------------------------------------------------- the index
+
+
+class _LengthsOnce:
+    """A new segment's field lengths for ``add_postings``, read once per field instead of once per posting.
+
+    Whoosh's ``FieldWriter.add_postings`` asks the per-document reader for the document's field
+    length for every posting, each a seek and a read of the length column: measured, a fifth of a
+    rebuild's time. The values are the same, read in bulk.
+    """
+
+    def __init__(self, perdoc):
+        self._perdoc = perdoc
+        self._lengths: dict[str, list] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default=0):
+        """What ``PerDocumentReader.doc_field_length`` answers (None for an empty field)."""
+        lengths = self._lengths.get(fieldname)
+        if lengths is None:
+            column = self._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # pinned 2.7.4 internals
+            if column is None:
+                return default
+            lengths = self._lengths[fieldname] = [byte_to_length(b) if b else None for b in column]
+        return lengths[docnum]
+
+    def close(self) -> None:
+        """Close the per-document reader."""
+        self._perdoc.close()
+
+
+class _SegmentWriter(SegmentWriter):
+    """Whoosh's ``SegmentWriter``, writing a segment's postings with its lengths read in bulk."""
+
+    def _flush_segment(self):
+        self.perdocwriter.close()
+        lengths = _LengthsOnce(self.per_document_reader()) if self.codec.length_stats else None
+        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+        self.fieldwriter.close()
+        if lengths:
+            lengths.close()
 
 
 class Batch:
@@ -424,7 +640,8 @@ class SearchIndex:
     """The index of one kind under ``root``: open it, apply changes, search it, rebuild it."""
 
     def __init__(self, root: str | os.PathLike, *, kind: schemas.IndexKind = schemas.PRODUCTS, create: bool = True,
-                 result_cache_size: int = 512, postings_cache_postings: int = 8_000_000):
+                 result_cache_size: int = 512, postings_cache_bytes: int = POSTINGS_CACHE_BYTES,
+                 postings_cache_entries: int = POSTINGS_CACHE_ENTRIES):
         self.root = Path(root)
         self.kind = kind
         self.schema = kind.schema()
@@ -434,9 +651,8 @@ class SearchIndex:
         self._searcher = None
         self._generation: _Generation | None = None
         self._segment_cache: OrderedDict = OrderedDict()
-        self._postings: OrderedDict = OrderedDict()
-        self._postings_size = 0
-        self._postings_limit = postings_cache_postings
+        #: postings per (segment id, field, term); segments never change, so it outlives generations
+        self.postings_cache = PostingsCache(postings_cache_bytes, postings_cache_entries)
         self._results: OrderedDict = OrderedDict()
         self._results_limit = result_cache_size
         self._analyzer = chinese_analyzer()
@@ -552,7 +768,7 @@ class SearchIndex:
 
     def _write(self, ix, gen_path: Path, upserts, deletes, cursor: int | None, timeout: float) -> None:
         try:
-            writer = SegmentWriter(ix, timeout=timeout, delay=0.05)
+            writer = _SegmentWriter(ix, timeout=timeout, delay=0.05)
         except LockError as error:
             raise IndexBusy(str(error)) from error
         latest = {record.id: record for record in upserts}  # the last version of each wins
@@ -600,7 +816,7 @@ class SearchIndex:
         try:
             for record in records:
                 if writer is None:
-                    writer = ix.writer(limitmb=limitmb)
+                    writer = _SegmentWriter(ix, limitmb=limitmb)
                 writer.add_document(**self.kind.to_document(record))
                 count += 1
                 if progress and count % 1000 == 0:
@@ -630,7 +846,7 @@ class SearchIndex:
         try:
             with self.batch(timeout) as batch:
                 try:
-                    writer = SegmentWriter(batch.ix, timeout=timeout, delay=0.1)
+                    writer = _SegmentWriter(batch.ix, timeout=timeout, delay=0.1)
                 except LockError:
                     return False
                 writer.commit(optimize=True)
@@ -662,18 +878,13 @@ class SearchIndex:
     def _postings_for(self, gen: _Generation, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnum, weight) arrays of a term over every segment of the generation."""
         ids_parts, weight_parts = [], []
+        cache = self.postings_cache
         for leaf, offset, segid, _data in gen.leaves:
             key = (segid, fieldname, term)
-            cached = self._postings.get(key)
+            cached = cache.get(key)
             if cached is None:
                 cached = _read_postings(leaf, fieldname, term)
-                self._postings[key] = cached
-                self._postings_size += len(cached[0]) + 1
-                while self._postings_size > self._postings_limit and self._postings:
-                    _key, (old_ids, _w) = self._postings.popitem(last=False)
-                    self._postings_size -= len(old_ids) + 1
-            else:
-                self._postings.move_to_end(key)
+                cache.put(key, *cached)
             ids, weights = cached
             if len(ids):
                 ids_parts.append(ids.astype(np.int64) + offset)
@@ -684,10 +895,11 @@ class SearchIndex:
             return ids_parts[0], weight_parts[0]
         return np.concatenate(ids_parts), np.concatenate(weight_parts)
 
-    def _term_scores(self, gen: _Generation, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """(mask, score) dense arrays of one term: present in TEXT; BM25 on TEXT plus boosted TITLE."""
+    def _term_scores(self, gen: _Generation, term: str, names: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(mask, score) dense arrays of one term: present in TEXT (``names``: or in the company's
+        names, which add no score); BM25 on TEXT plus boosted TITLE."""
         size = gen.size
-        mask = np.zeros(size, dtype=bool)
+        mask = self._presence(gen, schemas.COMPANY_NAME, term) if names else np.zeros(size, dtype=bool)
         score = np.zeros(size, dtype=np.float32)
         n = max(gen.doc_count, 1)
         for fieldname, boost in ((schemas.TEXT, 1.0), (schemas.TITLE, TITLE_BOOST)):
@@ -706,8 +918,18 @@ class SearchIndex:
             score[ids] += (boost * idf * (weights * (BM25_K1 + 1)) / (weights + norm)).astype(np.float32)
         return mask, score
 
-    def _match(self, gen: _Generation, parsed: ParsedQuery, relaxed: bool = False):
-        """(mask, score) of the parsed query; ``relaxed``: documents matching all but one concept."""
+    def _presence(self, gen: _Generation, fieldname: str, term: str) -> np.ndarray:
+        """Live documents whose ``fieldname`` holds ``term``, as a dense mask."""
+        mask = np.zeros(gen.size, dtype=bool)
+        ids, _weights = self._postings_for(gen, fieldname, term)
+        if len(ids):
+            mask[ids] = True
+            mask &= gen.alive
+        return mask
+
+    def _match(self, gen: _Generation, parsed: ParsedQuery, relaxed: bool = False, names: bool = False):
+        """(mask, score) of the parsed query; ``relaxed``: documents matching all but one concept;
+        ``names``: a word may also match the company's names."""
         size = gen.size
         concept_masks = []
         total_score = np.zeros(size, dtype=np.float32)
@@ -717,14 +939,15 @@ class SearchIndex:
             concept = self._with_heads(gen, concept)
             for alternative in concept:
                 if len(alternative) == 1 and any(ch.isdigit() for ch in alternative[0]):
-                    sku_docs = self._sku_docs(gen, alternative[0])
-                    if len(sku_docs):
-                        c_mask[sku_docs] = True
-                        c_score[sku_docs] = np.maximum(c_score[sku_docs], SKU_SCORE)
+                    for docs, value in ((self._sku_docs(gen, alternative[0]), SKU_SCORE),
+                                        (self._hs_docs(gen, alternative[0]), HS_SCORE)):
+                        if len(docs):
+                            c_mask[docs] = True
+                            c_score[docs] = np.maximum(c_score[docs], value)
                 a_mask = np.ones(size, dtype=bool)
                 a_score = np.zeros(size, dtype=np.float32)
                 for term in alternative:
-                    t_mask, t_score = self._term_scores(gen, term)
+                    t_mask, t_score = self._term_scores(gen, term, names=names)
                     a_mask &= t_mask
                     a_score += t_score
                 a_score[~a_mask] = 0
@@ -748,12 +971,19 @@ class SearchIndex:
             mask &= p_mask
             for term in phrase:
                 total_score += self._term_scores(gen, term)[1]
+        if parsed.excluded:
+            mask &= ~self._excluded(gen, parsed)
+        return mask, total_score
+
+    def _excluded(self, gen: _Generation, parsed: ParsedQuery) -> np.ndarray:
+        """Documents holding a word the query excludes (``-word``, ``NOT word``, with synonyms)."""
+        excluded = np.zeros(gen.size, dtype=bool)
         for alternative in parsed.excluded:
-            unwanted = np.ones(size, dtype=bool)
+            unwanted = np.ones(gen.size, dtype=bool)
             for term in alternative:
                 unwanted &= self._term_scores(gen, term)[0]
-            mask &= ~unwanted
-        return mask, total_score
+            excluded |= unwanted
+        return excluded
 
     def _with_heads(self, gen: _Generation, concept: tuple) -> tuple:
         """A lone Chinese character (灯, 鞋, 锅) also means the indexed words it ends:
@@ -764,13 +994,26 @@ class SearchIndex:
         singles = [alt[0] for alt in concept if len(alt) == 1 and len(alt[0]) == 1 and not alt[0].isascii()]
         if not singles:
             return concept
-        lexicon = gen.title_lexicon()
-        extra = []
-        for char in singles:
-            heads = sorted(((df, term) for term, df in lexicon.items() if len(term) > 1 and term.endswith(char)),
-                           reverse=True)[:MAX_HEAD_EXPANSION]
-            extra.extend((term,) for _df, term in heads)
+        extra = [(term,) for char in singles for term in gen.head_words(char)]
         return tuple(concept) + tuple(alt for alt in dict.fromkeys(extra) if alt not in concept)
+
+    def _hs_docs(self, gen: _Generation, term: str) -> np.ndarray:
+        """Documents classified under the HS code a query word is (8516, 8516.60), if it is one."""
+        prefix = hs_prefix(term)
+        return gen.hs_docs(prefix) if prefix else np.zeros(0, dtype=np.int64)
+
+    def _name_mask(self, gen: _Generation, parsed: ParsedQuery) -> np.ndarray:
+        """Documents whose company's names hold every concept of the query (through any synonym)."""
+        mask = gen.alive.copy() if parsed.concepts else np.zeros(gen.size, dtype=bool)
+        for concept in parsed.concepts:
+            c_mask = np.zeros(gen.size, dtype=bool)
+            for alternative in concept:
+                a_mask = gen.alive.copy()
+                for term in alternative:
+                    a_mask &= self._presence(gen, schemas.COMPANY_NAME, term)
+                c_mask |= a_mask
+            mask &= c_mask
+        return mask
 
     def _sku_docs(self, gen: _Generation, term: str) -> np.ndarray:
         key = schemas.sku_key(term)
@@ -863,28 +1106,24 @@ class SearchIndex:
             results = self._search(gen, request, page, per_page, sort)
             results.took_ms = (time.perf_counter() - started) * 1000
             if request.use_cache:
-                self._results[key] = _copy_results(results)
-                while len(self._results) > self._results_limit:
-                    self._results.popitem(last=False)
+                self._remember(key, _copy_results(results))
             return results
+
+    def _remember(self, key: tuple, results) -> None:
+        self._results[key] = results
+        while len(self._results) > self._results_limit:
+            self._results.popitem(last=False)
 
     def _search(self, gen: _Generation, request: SearchQuery, page: int, per_page: int, sort: str) -> SearchResults:
         parsed = parse(request.text)
         notices = list(parsed.notices)
         filter_mask = self._filter_mask(gen, request.filters)
-        if parsed.is_empty and not parsed.excluded:
-            mask, score = filter_mask, None
-            if sort == "relevance":
-                sort = "newest"
-        else:
-            text_mask, score = self._match(gen, parsed)
-            mask = text_mask & filter_mask
-            if not mask.any() and len(parsed.concepts) > 1:
-                text_mask, score = self._match(gen, parsed, relaxed=True)
-                mask = text_mask & filter_mask
-                if mask.any():
-                    notices.append(NOTICE_RELAXED)
-        docs = np.flatnonzero(mask)
+        matched = self._matched(gen, parsed, filter_mask, widen_below=per_page)
+        notices.extend(matched.notices)
+        score = matched.score
+        if score is None and sort == "relevance":
+            sort = "newest"
+        docs = np.flatnonzero(matched.mask)
         total = len(docs)
         pages = max(1, math.ceil(total / per_page))
         if page > pages:
@@ -892,32 +1131,187 @@ class SearchIndex:
                 notices.append(NOTICE_PAGE_CLAMPED)
             page = pages
         start = (page - 1) * per_page
-        order = self._order(gen, docs, score, sort, start + per_page)
+        order = self._order(gen, docs, score, sort, start + per_page, tier=matched.tier)
         page_docs = order[start:start + per_page]
-        terms = parsed.all_terms()
+        terms = parsed.all_terms() | matched.terms
         hits = []
-        stored = gen.searcher.stored_fields
         for docnum in page_docs:
-            fields_ = stored(int(docnum))
-            title = fields_.get(schemas.TITLE, "")
-            hit = Hit(
-                id=int(fields_[schemas.ID]), score=float(score[docnum]) if score is not None else 0.0,
-                sku=fields_.get(schemas.SKU, ""), company_id=int(gen.columns[schemas.COMPANY][docnum]), title=title,
-            )
+            hit = self._hit(gen, int(docnum), score)
             if request.highlight and terms:
-                marked = highlight(title, terms, analyzer=self._analyzer)
+                marked = highlight(hit.title, terms, analyzer=self._analyzer)
                 if marked:
                     hit.highlights[schemas.TITLE] = marked
             hits.append(hit)
         facets = self._facets(gen, docs) if request.facets else {}
-        suggestion = None
-        if parsed.concepts:
-            suggestion = self._suggest(gen, parsed)
+        suggestion = self._suggest(gen, parsed, filter_mask) if parsed.concepts and not matched.exact else None
         return SearchResults(total=total, hits=hits, page=page, per_page=per_page, facets=facets,
-                             suggestion=suggestion, terms=terms, notices=tuple(notices), query_text=parsed.text)
+                             suggestion=suggestion, terms=terms, notices=tuple(notices), query_text=parsed.text,
+                             widened=matched.widened)
 
-    def _order(self, gen: _Generation, docs: np.ndarray, score, sort: str, needed: int) -> np.ndarray:
-        """The first ``needed`` of ``docs`` in the requested order (ties broken by newest, then id)."""
+    def _hit(self, gen: _Generation, docnum: int, score) -> Hit:
+        fields_ = gen.searcher.stored_fields(docnum)
+        return Hit(id=int(fields_[schemas.ID]), score=float(score[docnum]) if score is not None else 0.0,
+                   sku=fields_.get(schemas.SKU, ""), company_id=int(gen.columns[schemas.COMPANY][docnum]),
+                   title=fields_.get(schemas.TITLE, ""))
+
+    def _matched(self, gen: _Generation, parsed: ParsedQuery, filter_mask: np.ndarray, *, widen_below: int = 0,
+                 names: bool = False) -> _Matched:
+        """The documents a query finds within ``filter_mask``: every word; else all but one (relaxed);
+        a one-word query finding fewer than ``widen_below`` is widened with the word's endings."""
+        if parsed.is_empty and not parsed.excluded:
+            return _Matched(filter_mask, None)
+        text_mask, score = self._match(gen, parsed, names=names)
+        mask = text_mask & filter_mask
+        exact = int(np.count_nonzero(mask))
+        if not exact and len(parsed.concepts) > 1:
+            relaxed_mask, relaxed_score = self._match(gen, parsed, relaxed=True, names=names)
+            if (relaxed_mask & filter_mask).any():
+                return _Matched(relaxed_mask & filter_mask, relaxed_score, notices=(NOTICE_RELAXED,))
+        if exact < widen_below:
+            widened = self._widen(gen, parsed, mask, score, filter_mask, widen_below)
+            if widened is not None:
+                widened.exact = exact
+                return widened
+        return _Matched(mask, score, exact=exact)
+
+    def _widen(self, gen: _Generation, parsed: ParsedQuery, mask: np.ndarray, score: np.ndarray,
+               filter_mask: np.ndarray, wanted: int) -> _Matched | None:
+        """A one-word Chinese query (电热水壶) widened with its endings, longest first (热水壶, then 水壶),
+        each with its synonyms, until a page is full; each ending's documents rank below the ones before."""
+        word = _compound_of(parsed)
+        if word is None:
+            return None
+        synonyms = Synonyms.default()
+        allowed = filter_mask & ~self._excluded(gen, parsed) if parsed.excluded else filter_mask
+        mask, score = mask.copy(), score.copy()
+        tier = np.zeros(gen.size, dtype=np.int8)
+        found = int(np.count_nonzero(mask))
+        used: list[str] = []
+        terms: set[str] = set()
+        for ending in (word[i:] for i in range(1, len(word) - MIN_WIDEN_CHARS + 1)):
+            spelled = tuple(query_terms(ending))
+            if not spelled:
+                continue
+            group = synonyms.group_of(spelled) or (spelled,)
+            alternatives = [spelled, *(alt for alt in group if alt != spelled)]
+            e_mask, e_score = self._alternatives(gen, alternatives, phrase_first=len(spelled) > 1)
+            new = e_mask & allowed & ~mask
+            if not new.any():
+                continue
+            tier[new] = len(used) + 1
+            mask |= new
+            score[new] = e_score[new]
+            used.append(ending)
+            terms.update(term for alt in alternatives for term in alt)
+            found += int(np.count_nonzero(new))
+            if found >= wanted:
+                break
+        if not used:
+            return None
+        return _Matched(mask, score, tier=tier, notices=(NOTICE_WIDENED,), widened=tuple(used),
+                        terms=frozenset(terms))
+
+    def _alternatives(self, gen: _Generation, alternatives: list[tuple[str, ...]],
+                      phrase_first: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(mask, score) of either alternative; the first is a title phrase when ``phrase_first`` (热水壶 is
+        segmented 热 水壶: the two words together, not anywhere in the text)."""
+        mask = np.zeros(gen.size, dtype=bool)
+        score = np.zeros(gen.size, dtype=np.float32)
+        for number, alternative in enumerate(alternatives):
+            a_mask = np.ones(gen.size, dtype=bool)
+            a_score = np.zeros(gen.size, dtype=np.float32)
+            if number == 0 and phrase_first:
+                a_mask[:] = False
+                docs = self._phrase_docs(gen, alternative)
+                if len(docs):
+                    a_mask[docs] = True
+            for term in alternative:
+                t_mask, t_score = self._term_scores(gen, term)
+                if not (number == 0 and phrase_first):
+                    a_mask &= t_mask
+                a_score += t_score
+            a_score[~a_mask] = 0
+            mask |= a_mask
+            np.maximum(score, a_score, out=score)
+        return mask, score
+
+    # -- companies ----------------------------------------------------------------------------
+
+    def search_companies(self, request: SearchQuery, per_company: int = 3) -> CompanyResults:
+        """Companies whose documents match, in one pass: companies whose names match every word first,
+        then by their number of matching documents; each with its best ``per_company`` documents.
+
+        A word matches a document's text or its company's names. ``request.sort`` and ``facets`` are
+        not used; pages count companies.
+        """
+        started = time.perf_counter()
+        per_page = min(max(int(request.per_page or 20), 1), MAX_PER_PAGE)
+        page = max(int(request.page or 1), 1)
+        per_company = min(max(int(per_company), 0), MAX_PER_PAGE)
+        with self._lock:
+            gen = self._current()
+            key = ("companies", self._gen_dir, gen.searcher.reader().generation(), request.text, request.filters,
+                   page, per_page, per_company)
+            if request.use_cache:
+                cached = self._results.get(key)
+                if cached is not None:
+                    self._results.move_to_end(key)
+                    found = copy.deepcopy(cached)
+                    found.from_cache = True
+                    found.took_ms = (time.perf_counter() - started) * 1000
+                    return found
+            found = self._search_companies(gen, request, page, per_page, per_company)
+            found.took_ms = (time.perf_counter() - started) * 1000
+            if request.use_cache:
+                self._remember(key, copy.deepcopy(found))
+            return found
+
+    def _search_companies(self, gen: _Generation, request: SearchQuery, page: int, per_page: int,
+                          per_company: int) -> CompanyResults:
+        parsed = parse(request.text)
+        notices = list(parsed.notices)
+        filter_mask = self._filter_mask(gen, request.filters)
+        matched = self._matched(gen, parsed, filter_mask, names=True)
+        notices.extend(matched.notices)
+        docs = np.flatnonzero(matched.mask)
+        company_of = gen.columns[schemas.COMPANY]
+        companies, counts = np.unique(company_of[docs], return_counts=True)
+        named = np.zeros(len(companies), dtype=bool)
+        if parsed.concepts:
+            named_docs = self._name_mask(gen, parsed) & matched.mask
+            named = np.isin(companies, company_of[named_docs])
+        total = len(companies)
+        pages = max(1, math.ceil(total / per_page))
+        if page > pages:
+            if total:
+                notices.append(NOTICE_PAGE_CLAMPED)
+            page = pages
+        ranked = np.lexsort((companies, -counts, ~named))[(page - 1) * per_page: page * per_page]
+        chosen = companies[ranked]
+        # the best documents of the page's companies: one sort by company, then as a results page orders
+        best: dict[int, list[Hit]] = {int(c): [] for c in chosen}
+        mine = docs[np.isin(company_of[docs], chosen)]
+        if per_company and len(mine):
+            score = matched.score
+            keys = [gen.columns[schemas.ID][mine], -gen.columns[schemas.PUBLISHED][mine]]
+            if score is not None:
+                keys.append(-score[mine])
+            keys.append(company_of[mine])
+            for docnum in mine[np.lexsort(keys)]:
+                hits = best[int(company_of[docnum])]
+                if len(hits) < per_company:
+                    hits.append(self._hit(gen, int(docnum), score))
+        found = [CompanyHit(company_id=int(companies[i]), matches=int(counts[i]), name_match=bool(named[i]),
+                            hits=best[int(companies[i])]) for i in ranked]
+        suggestion = self._suggest(gen, parsed, filter_mask, names=True) \
+            if parsed.concepts and not matched.exact else None
+        return CompanyResults(total=total, companies=found, page=page, per_page=per_page, suggestion=suggestion,
+                              terms=parsed.all_terms(), notices=tuple(notices), query_text=parsed.text)
+
+    def _order(self, gen: _Generation, docs: np.ndarray, score, sort: str, needed: int,
+               tier: np.ndarray | None = None) -> np.ndarray:
+        """The first ``needed`` of ``docs`` in the requested order (ties broken by newest, then id);
+        a ``tier`` (widened matches) comes before any of that."""
         if not len(docs):
             return docs
         published = gen.columns[schemas.PUBLISHED][docs]
@@ -929,7 +1323,9 @@ class SearchIndex:
             keys = (-published, price if sort == "price_asc" else np.where(np.isinf(price), np.inf, -price))
         else:
             keys = (-published,)
-        if len(docs) > 4 * needed and needed < 1000 and sort == "relevance" and score is not None:
+        if tier is not None:
+            keys = (*keys, tier[docs])
+        elif len(docs) > 4 * needed and needed < 1000 and sort == "relevance" and score is not None:
             # Partial selection first: only documents scoring at least the needed-th best score
             # (ties included, so pages never overlap) need the full sort.
             scores = score[docs]
@@ -942,67 +1338,99 @@ class SearchIndex:
 
     # -- did you mean -------------------------------------------------------------------------
 
-    def _suggest(self, gen: _Generation, parsed: ParsedQuery) -> str | None:
-        """A corrected query when some of the user's words (and all their synonyms) are unknown to the index."""
+    def _suggest(self, gen: _Generation, parsed: ParsedQuery, filter_mask: np.ndarray,
+                 names: bool = False) -> str | None:
+        """A corrected query when some of the user's words (and all their synonyms) are unknown to the index.
+
+        Corrections are words of the titles as written (not stems), one edit away (two for long English
+        words); of those, the one with which the whole query finds something wins, then the closest to
+        what was typed (for Chinese, of the same length), then the one finding most.
+        """
         dead: list[str] = []
         for concept in parsed.concepts:
             known = any(all(len(self._postings_for(gen, schemas.TEXT, t)[0]) for t in alt) for alt in concept)
+            if not known and names:
+                known = any(all(len(self._postings_for(gen, schemas.COMPANY_NAME, t)[0]) for t in alt)
+                            for alt in concept)
             if not known:
                 dead.extend(concept[0])
         if not dead:
             return None
-        lexicon = gen.title_lexicon()
-        if not lexicon:
-            return None
-        replacements: dict[str, str] = {}
+        text = parsed.text
+        # the spans of the text to correct, with their candidates (surface words, commonest first)
+        spans: list[tuple[int, int, list[str]]] = []
         covered: set[str] = set()
         # whole runs of Chinese first: the segmenter splits a misspelled word (电饭褒 → 电饭 褒)
-        for run in _cjk_runs(parsed.text):
+        for start, run in _cjk_runs(text):
             # one edit in a word of one or two characters changes its meaning (家纺 → 家用): not offered
-            if len(run) < MIN_CJK_CORRECTION or run in lexicon or not any(word in run for word in dead):
+            if len(run) < MIN_CJK_CORRECTION or gen.word_count(run) or not any(word in run for word in dead):
                 continue
-            best = self._first_alive(gen, _near(run, lexicon))
-            if best:
-                replacements[run] = best
+            candidates = self._alive(gen, gen.near_words(run, 1))
+            if candidates:
+                spans.append((start, start + len(run), candidates))
                 covered.update(word for word in dead if word in run)
-        for word in dead:
-            if word in covered or not word.strip():
-                continue
-            if len(word) < (4 if word.isascii() else MIN_CJK_CORRECTION):
+        for token in self._analyzer(text, mode="query", chars=True, keeporiginal=True):
+            word, typed = token.text, token.original.lower()
+            if word not in dead or word in covered or any(ch.isdigit() for ch in word):
+                continue  # known, already corrected, or a number or model (nothing to guess from)
+            if len(typed) < (4 if word.isascii() else MIN_CJK_CORRECTION):
                 continue  # too short to guess from
-            candidates = [c for c in _near(word, lexicon) if not word.isascii() or c[:1] == word[:1]]
-            best = self._first_alive(gen, candidates)
-            if best:
-                replacements[word] = self._surface(gen, best) if best.isascii() else best
-        if not replacements:
+            covered.add(word)
+            edits = 2 if word.isascii() and len(typed) >= TWO_EDITS_FROM else 1
+            candidates = self._alive(gen, gen.near_words(word, edits))
+            if word.isascii():
+                candidates = list(dict.fromkeys(self._surface(gen, stem, typed) for stem in candidates))
+            if candidates:
+                spans.append((token.startchar, token.endchar, candidates))
+        if not spans:
             return None
-        suggestion = parsed.text
-        for wrong, right in replacements.items():
-            at = suggestion.lower().find(wrong)
-            if at >= 0:
-                suggestion = suggestion[:at] + right + suggestion[at + len(wrong):]
-        return suggestion if suggestion != parsed.text else None
+        spans.sort()
+        chosen: dict[int, str] = {}
+        for number, (start, end, candidates) in enumerate(spans):
+            typed = text[start:end].lower()
 
-    def _alive_title_docs(self, gen: _Generation, term: str) -> np.ndarray:
-        ids, _weights = self._postings_for(gen, schemas.TITLE, term)
-        return ids[gen.alive[ids]] if len(ids) else ids
+            def rank(candidate: str, number=number, typed=typed) -> tuple:
+                found = self._count(gen, _replaced(text, spans, {**chosen, number: candidate}), filter_mask, names)
+                # a Chinese typo is mostly a wrong character of the same sound (庭院等 → 庭院灯, not 庭院)
+                resized = len(candidate) != len(typed) and not typed.isascii()
+                return (found == 0, _edits(typed, candidate), resized, -found)
 
-    def _first_alive(self, gen: _Generation, candidates: list[str]) -> str | None:
-        """The first candidate some live document has (lexicon counts include deleted ones)."""
-        for term in candidates[:20]:
-            if len(self._alive_title_docs(gen, term)):
-                return term
-        return None
+            chosen[number] = min(candidates, key=rank)
+        suggestion = _replaced(text, spans, chosen, keep_unchosen=True)
+        return suggestion if suggestion != text else None
 
-    def _surface(self, gen: _Generation, stem: str) -> str:
-        """A stemmed term as a title writes it ("kettl" → "kettle")."""
-        docs = self._alive_title_docs(gen, stem)
-        if len(docs):
-            title = gen.searcher.stored_fields(int(docs[0])).get(schemas.TITLE, "")
-            for token in self._analyzer(title, keeporiginal=True, mode="index"):
+    def _alive(self, gen: _Generation, candidates: list[str]) -> list[str]:
+        """The first few candidates some live document has in its title (word counts include deleted ones)."""
+        alive = []
+        for term in candidates:
+            ids, _weights = self._postings_for(gen, schemas.TITLE, term)
+            if len(ids) and gen.alive[ids].any():
+                alive.append(term)
+                if len(alive) >= MAX_CORRECTIONS:
+                    break
+        return alive
+
+    def _count(self, gen: _Generation, text: str, filter_mask: np.ndarray, names: bool) -> int:
+        """How many documents ``text`` finds within ``filter_mask`` (every word, no relaxing)."""
+        parsed = parse(text)
+        if parsed.is_empty:
+            return 0
+        mask, _score = self._match(gen, parsed, names=names)
+        return int(np.count_nonzero(mask & filter_mask))
+
+    def _surface(self, gen: _Generation, stem: str, typed: str) -> str:
+        """A stemmed term as titles write it, the spelling closest to ``typed`` ("humidifi" → "humidifier")."""
+        ids, _weights = self._postings_for(gen, schemas.TITLE, stem)
+        docs = ids[gen.alive[ids]][:20] if len(ids) else ids
+        spellings: Counter = Counter()
+        for docnum in docs:
+            title = gen.searcher.stored_fields(int(docnum)).get(schemas.TITLE, "")
+            for token in self._analyzer(title, keeporiginal=True, mode="query"):
                 if token.text == stem and getattr(token, "original", None):
-                    return token.original.lower()
-        return stem
+                    spellings[token.original.lower()] += 1
+        if not spellings:
+            return stem
+        return min(spellings, key=lambda spelling: (_edits(typed, spelling), -spellings[spelling], spelling))
 
     # -- maintenance --------------------------------------------------------------------------
 
@@ -1073,7 +1501,7 @@ def _copy_results(results: SearchResults) -> SearchResults:
                                    for h in results.hits],
         page=results.page, per_page=results.per_page, facets={k: list(v) for k, v in results.facets.items()},
         suggestion=results.suggestion, terms=results.terms, notices=results.notices, query_text=results.query_text,
-        took_ms=results.took_ms,
+        took_ms=results.took_ms, widened=results.widened,
     )
 
 
@@ -1099,39 +1527,77 @@ def _is_locked(path: Path, name: str) -> bool:
     return True
 
 
-def _cjk_runs(text: str) -> list[str]:
-    runs, current = [], []
-    for ch in text:
+def _cjk_runs(text: str) -> list[tuple[int, str]]:
+    """The runs of Chinese characters of ``text`` with where each starts."""
+    runs, start = [], None
+    for at, ch in enumerate(text + " "):
         if "\u4e00" <= ch <= "\u9fff":
-            current.append(ch)
-        elif current:
-            runs.append("".join(current))
-            current = []
-    if current:
-        runs.append("".join(current))
+            start = at if start is None else start
+        elif start is not None:
+            runs.append((start, text[start:at]))
+            start = None
     return runs
 
 
-def _edit_distance_at_most_one(a: str, b: str) -> bool:
+def _edits(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) that turn ``a`` into ``b``."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def _within_edits(a: str, b: str, limit: int) -> bool:
+    """Whether ``b`` is at most ``limit`` edits from ``a`` (cheap checks first: most words are far)."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    if limit == 1:
+        return _one_edit(a, b)
+    return _edits(a, b) <= limit
+
+
+def _one_edit(a: str, b: str) -> bool:
     if a == b:
         return True
-    la, lb = len(a), len(b)
-    if abs(la - lb) > 1:
-        return False
-    if la == lb:
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    if la > lb:
-        a, b, la, lb = b, a, lb, la
-    # b is one longer: one insertion
+    if len(a) > len(b):
+        a, b = b, a
     i = 0
-    while i < la and a[i] == b[i]:
+    while i < len(a) and a[i] == b[i]:
         i += 1
-    return a[i:] == b[i + 1:]
+    if len(a) < len(b):  # one insertion
+        return a[i:] == b[i + 1:]
+    if a[i + 1:] == b[i + 1:]:  # one replacement
+        return True
+    # two neighbours swapped
+    return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
 
 
-def _near(word: str, lexicon: dict[str, int]) -> list[str]:
-    """Lexicon terms one edit away from ``word``, most frequent first."""
-    length = len(word)
-    found = [(df, term) for term, df in lexicon.items()
-             if abs(len(term) - length) <= 1 and term != word and _edit_distance_at_most_one(word, term)]
-    return [term for _df, term in sorted(found, key=lambda pair: (-pair[0], pair[1]))]
+def _compound_of(parsed: ParsedQuery) -> str | None:
+    """The one Chinese word of a one-word query (longer than ``MIN_WIDEN_CHARS``, not quoted), else None."""
+    if len(parsed.concepts) != 1 or parsed.phrases or len(parsed.concepts[0][0]) != 1:
+        return None
+    word = parsed.concepts[0][0][0]
+    if len(word) <= MIN_WIDEN_CHARS or any(ch.isascii() for ch in word) or word in parsed.quoted:
+        return None
+    return word
+
+
+def _replaced(text: str, spans: list[tuple[int, int, list[str]]], chosen: dict[int, str],
+              keep_unchosen: bool = False) -> str:
+    """``text`` with the chosen correction in each span; spans with none are dropped (or kept as typed)."""
+    parts, last = [], 0
+    for number, (start, end, _candidates) in enumerate(spans):
+        parts.append(text[last:start])
+        if number in chosen:
+            parts.append(chosen[number])
+        elif keep_unchosen:
+            parts.append(text[start:end])
+        last = end
+    parts.append(text[last:])
+    return " ".join("".join(parts).split())

@@ -9,7 +9,9 @@ Whoosh exception text can reach a user.
 
 Syntax understood: words (Chinese or English, segmented by ``search_index.analysis``);
 ``"quoted phrases"`` (the words in this order in the title); ``-word`` or ``NOT word`` (exclude);
-``a OR b`` (either); ``AND`` is the default and may be written.
+``a OR b`` (either); ``AND`` is the default and may be written. A word that is an HS code or its
+prefix (``8516``, ``8516.60``, ``85166000``) also finds the products classified under it
+(``hs_prefix``; the engine matches it against the HS column).
 """
 from __future__ import annotations
 
@@ -35,6 +37,10 @@ _OPERATORS = {"AND", "OR", "NOT", "&&", "||", "与", "或", "非"}
 _PIECE = re.compile(r'"[^"]*"|\S+')
 # characters with a meaning in search syntaxes that we treat as spaces
 _SYNTAX_CHARS = re.compile(r"[()\[\]{}<>^~*?:+!\\/|&=,;，；、。！？（）【】《》]")
+#: how customs write a code: digits, maybe grouped by dots (8516.60.00)
+_HS_WRITTEN = re.compile(r"[0-9]{2,10}(?:\.[0-9]{1,8}){0,4}")
+#: the lengths of an HS chapter, heading, subheading and national tariff lines
+HS_LENGTHS = frozenset({2, 4, 6, 8, 10})
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class ParsedQuery:
     text: str = ""
     #: the coarse terms of the user's words, in order, for "did you mean"
     words: tuple[str, ...] = field(default=())
+    #: words the user quoted alone ("电热水壶"): meant exactly as written, never widened
+    quoted: frozenset[str] = frozenset()
 
     @property
     def is_empty(self) -> bool:
@@ -64,6 +72,14 @@ class ParsedQuery:
         terms = {term for concept in self.concepts for alt in concept for term in alt}
         terms.update(term for phrase in self.phrases for term in phrase)
         return frozenset(terms)
+
+
+def hs_prefix(term: str) -> str | None:
+    """The HS code (or prefix) a query term is, as digits ("8516.60" → "851660"); None when it is none."""
+    if not _HS_WRITTEN.fullmatch(term):
+        return None
+    digits = term.replace(".", "")
+    return digits if len(digits) in HS_LENGTHS else None
 
 
 def clean_text(raw: str | None) -> tuple[str, bool]:
@@ -96,6 +112,7 @@ def parse(raw: str | None, synonyms: Synonyms | None = None) -> ParsedQuery:
     phrases: list[tuple[str, ...]] = []
     excluded: list[tuple[str, ...]] = []
     words: list[str] = []
+    quoted: set[str] = set()
     pending_or = False
     pending_not = False
     operators_seen = 0
@@ -110,6 +127,7 @@ def parse(raw: str | None, synonyms: Synonyms | None = None) -> ParsedQuery:
                 excluded.extend([terms] if len(terms) > 1 else _with_synonyms(list(terms), synonyms))
             elif len(terms) == 1:
                 plain_runs.append((terms[0], pending_or))
+                quoted.add(terms[0])
             else:
                 phrases.append(terms)
                 words.extend(terms)
@@ -196,5 +214,5 @@ def parse(raw: str | None, synonyms: Synonyms | None = None) -> ParsedQuery:
         notices.append(NOTICE_ONLY_EXCLUSIONS)
     return ParsedQuery(
         concepts=tuple(unique), phrases=tuple(phrases), excluded=tuple(dict.fromkeys(excluded)),
-        notices=tuple(notices), text=text, words=tuple(dict.fromkeys(words)),
+        notices=tuple(notices), text=text, words=tuple(dict.fromkeys(words)), quoted=frozenset(quoted),
     )

@@ -61,6 +61,9 @@ VERIFIED = "verified"
 PUBLISHED = "published"
 #: the exporter company's id (stored; storefront search and grouping)
 COMPANY = "company"
+#: the exporter's names, Chinese and English, without positions: exporter search matches them,
+#: product search does not (a company called 利民电器 does not make all its goods 电器)
+COMPANY_NAME = "company_name"
 #: hash of the record: ``index check`` compares it with the database's
 FINGERPRINT = "fingerprint"
 
@@ -98,7 +101,7 @@ def sku_key(sku: str | None) -> str:
 def product_schema() -> fields.Schema:
     """The Whoosh schema of the product index.
 
-    Only ``ID``, ``TITLE`` and ``TEXT`` have postings. Filter, facet and sort values are
+    Only ``ID``, ``TITLE``, ``TEXT`` and ``COMPANY_NAME`` have postings. Filter, facet and sort values are
     column-only fields: the engine reads them per segment into arrays, so they need no terms
     (a ``NUMERIC`` field would index 8–16 terms per value for range queries we never run;
     dropping them halved the build time and the index size).
@@ -109,6 +112,7 @@ def product_schema() -> fields.Schema:
         ID: _stored_column(columns.NumericColumn("q", default=0)),
         TITLE: fields.TEXT(analyzer=analyzer, phrase=True, stored=True),
         TEXT: _presence_text(analyzer),
+        COMPANY_NAME: _presence_text(analyzer),
         SKU: fields.STORED(),
         SKU_KEY: fields.COLUMN(text_column),
         CATEGORY: fields.COLUMN(text_column),
@@ -140,6 +144,8 @@ class ProductRecord:
     company_name: str
     title_zh: str
     title_en: str | None = None
+    #: the exporter's English name (``company_name`` is its Chinese one); both are searchable by exporter
+    company_name_en: str | None = None
     description_zh: str | None = None
     description_en: str | None = None
     #: category code and its names in every language (the names are searchable words)
@@ -199,6 +205,7 @@ def to_document(record: ProductRecord) -> dict:
         ID: int(record.id),
         TITLE: title,
         TEXT: text,
+        COMPANY_NAME: _join(record.company_name, record.company_name_en),
         SKU: record.sku,
         SKU_KEY: sku_key(record.sku).encode(),
         CATEGORY: (record.category or "other").encode(),

@@ -3,15 +3,16 @@
 Owns: checking search parameters (clear messages, never an exception for odd input), running
 the product search through ``search_index``, loading the found products from the database
 (visibility is checked again there: the index may lag a moment behind), labelling facets, and
-the exporter search (companies ranked by how many of their products match).
+the exporter search (one pass of the engine over the products grouped by company: companies whose
+names match first, then by how many of their products match).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from babel.lists import format_list
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
@@ -26,7 +27,7 @@ from marketplace.regions import city as city_region
 from marketplace.regions import province as province_region
 from marketplace.search.sync import get_index
 from search_index import Filters, SearchQuery, SearchResults
-from search_index.engine import MAX_PAGE, NOTICE_PAGE_CLAMPED, NOTICE_RELAXED
+from search_index.engine import MAX_PAGE, NOTICE_PAGE_CLAMPED, NOTICE_RELAXED, NOTICE_WIDENED
 from search_index.highlight import highlight
 from search_index.query import (
     MAX_QUERY_CHARS,
@@ -39,6 +40,8 @@ from search_index.query import (
 
 PER_PAGE = 20
 EXPORTERS_PER_PAGE = 20
+#: products shown under each exporter found
+EXPORTER_TOP_PRODUCTS = 3
 SORT_LABELS = {
     "relevance": _l("Best match"),
     "price_asc": _l("Price: low to high"),
@@ -58,6 +61,18 @@ NOTICE_MESSAGES = {
     NOTICE_RELAXED: _l("No product matches every word: showing products that match all but one."),
     NOTICE_PAGE_CLAMPED: _l("That page does not exist: showing the last page."),
 }
+
+
+def _notices(results) -> list[str]:
+    """The messages of an engine answer's notices, in the viewer's language."""
+    messages = []
+    for code in results.notices:
+        if code == NOTICE_WIDENED and getattr(results, "widened", ()):
+            words = format_list([f"“{word}”" for word in results.widened], locale=current_locale_code())
+            messages.append(_("Also showing results for %(words)s.", words=words))
+        elif code in NOTICE_MESSAGES:
+            messages.append(str(NOTICE_MESSAGES[code]))
+    return messages
 
 
 @dataclass
@@ -287,9 +302,8 @@ def search_products(params: SearchParams, *, facets: bool = True, errors: list[s
                      snippet_html=_snippet(p, results.terms, english))
         for p in _visible(products, ids)
     ]
-    notices = [str(NOTICE_MESSAGES[code]) for code in results.notices if code in NOTICE_MESSAGES]
     return ProductSearch(params=params, results=results, items=items, facets=_label_facets(results.facets),
-                         errors=errors, notices=notices)
+                         errors=errors, notices=_notices(results))
 
 
 def search_storefront(company: Company, params: SearchParams) -> ProductSearch:
@@ -308,6 +322,8 @@ class FoundExporter:
     company: Company
     matches: int
     products: list[Product]
+    #: the exporter's own name matches the search
+    name_match: bool = False
 
 
 @dataclass
@@ -325,37 +341,30 @@ class ExporterSearch:
 
 
 def search_exporters(params: SearchParams, errors: list[str] | None = None) -> ExporterSearch:
-    """Exporters whose public products match, most matching products first."""
-    index = get_index()
-    wide = SearchQuery(text=params.text, filters=params.filters, sort="relevance", page=1, per_page=1,
-                       facets=True, highlight=False)
-    results = index.search(wide)
-    counts = results.facets.get("company", [])
-    per_page = EXPORTERS_PER_PAGE
-    pages = max(1, math.ceil(len(counts) / per_page))
-    page = min(max(params.page, 1), pages)
-    chosen = counts[(page - 1) * per_page: page * per_page]
-    company_ids = [int(value) for value, _count in chosen]
+    """Exporters whose names or public products match: those named by the search first, then by matching products.
+
+    One pass of the engine finds the page of exporters with the ids of each one's best three products;
+    two queries load those exporters and products.
+    """
+    results = get_index().search_companies(
+        SearchQuery(text=params.text, filters=params.filters, page=params.page, per_page=EXPORTERS_PER_PAGE,
+                    highlight=False),
+        per_company=EXPORTER_TOP_PRODUCTS)
+    company_ids = [found.company_id for found in results.companies]
     companies = {c.id: c for c in db.session.scalars(
         sa.select(Company).where(Company.id.in_(company_ids), Company.verification == Verification.VERIFIED)
     )} if company_ids else {}
-    # each exporter's best three from the index, then every one of them in a single query
-    top_ids = {
-        company_id: [hit.id for hit in index.search(SearchQuery(
-            text=params.text, filters=replace(params.filters, company_id=company_id), per_page=3,
-            highlight=False)).hits]
-        for company_id in companies
-    }
-    wanted = [pid for ids in top_ids.values() for pid in ids]
-    found = {p.id: p for p in db.session.scalars(
+    top_ids = {found.company_id: [hit.id for hit in found.hits] for found in results.companies}
+    wanted = [pid for company_id in companies for pid in top_ids[company_id]]
+    products = {p.id: p for p in db.session.scalars(
         sa.select(Product).where(Product.id.in_(wanted)).options(selectinload(Product.company)))} if wanted else {}
     items = [
-        FoundExporter(company=companies[int(value)], matches=count, products=_visible(found, top_ids[int(value)]))
-        for value, count in chosen if int(value) in companies
+        FoundExporter(company=companies[found.company_id], matches=found.matches,
+                      products=_visible(products, top_ids[found.company_id]), name_match=found.name_match)
+        for found in results.companies if found.company_id in companies
     ]
-    notices = [str(NOTICE_MESSAGES[code]) for code in results.notices if code in NOTICE_MESSAGES]
-    return ExporterSearch(params=params, items=items, total=len(counts), page=page, pages=pages,
-                          errors=list(errors or []), notices=notices, suggestion=results.suggestion)
+    return ExporterSearch(params=params, items=items, total=results.total, page=results.page, pages=results.pages,
+                          errors=list(errors or []), notices=_notices(results), suggestion=results.suggestion)
 
 
 def result_as_dict(search: ProductSearch) -> dict:

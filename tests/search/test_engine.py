@@ -8,14 +8,18 @@ rebuild / check / status / optimize.
 from __future__ import annotations
 
 import html
+import itertools
 import random
+import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from search_index import SORTS, Filters, ProductIndex, ProductRecord, SearchQuery
+from search_index.engine import PostingsCache, SegmentWords
 from search_index.query import parse
 from tests.search.test_query import random_queries  # the same fuzz strings as the parser's test
 
@@ -608,6 +612,56 @@ def test_suggestion_is_never_a_word_only_deleted_products_had(tmp_path):
         assert results.suggestion is None or search(ix, results.suggestion).total > 0, (text, results.suggestion)
 
 
+@pytest.fixture
+def typo_index(tmp_path) -> ProductIndex:
+    """Titles where the commonest word one edit from a typo is not the one the query needs."""
+    return build(tmp_path, [
+        *(record(id=n, title="", title_en=f"Glass pot cover {n} cm") for n in range(1, 9)),
+        *(record(id=n, title="", title_en=f"Rice cooker {n}L") for n in range(10, 13)),
+        record(id=13, title="", title_en="Humidifier 4L ultrasonic"),
+        record(id=14, title="", title_en="Humidifiers for the bedroom, two pack"),
+        record(id=15, title="", title_en="Rice spoon bamboo"),
+        record(id=16, title="", title_en="Bluetooth headphones"),
+    ])
+
+
+@pytest.mark.parametrize(("typo", "fixed"), [
+    ("rice coker", "rice cooker"),      # "cover" is commoner, but "rice cover" finds nothing
+    ("humidifer", "humidifier"),        # the word as titles write it, not the stem with the rest glued on
+    ("Humidifer 4L", "humidifier 4L"),
+    ("ryce coker", "rice cooker"),      # two typos: each corrected with the other
+    ("blutooth headphones", "bluetooth headphones"),
+    ("bluetoth headphnes", "bluetooth headphones"),
+])
+def test_did_you_mean_offers_words_that_make_the_query_find_something(typo_index, typo, fixed):
+    results = search(typo_index, typo)
+    assert results.suggestion == fixed
+    assert search(typo_index, fixed).total > 0
+
+
+def test_did_you_mean_words_are_written_as_in_titles(typo_index):
+    titles = " ".join(hit.title.lower() for hit in search(typo_index, "", per_page=100).hits)
+    for typo in ("rice coker", "humidifer", "humidifers", "coker", "blutooth", "bluetoth headphnes"):
+        suggestion = search(typo_index, typo).suggestion
+        assert suggestion, typo
+        for word in suggestion.split():
+            assert word in titles.split(), (typo, suggestion)
+
+
+def test_did_you_mean_prefers_the_commoner_word_when_both_find_something(typo_index):
+    # "cover" (8 titles) and "cooker" (3) are both one edit from "coker" and both find something alone
+    assert search(typo_index, "coker").suggestion == "cover"
+
+
+def test_no_did_you_mean_when_every_word_matched(text_index):
+    # 热 alone is no indexed word, but as a lone character it matches the words it ends: no "热水" offered
+    ix = text_index
+    ix.apply([record(id=20, title="玻璃 电热水壶 1.7L")])
+    results = search(ix, "热水壶")
+    assert ids(results) == [20]
+    assert results.suggestion is None
+
+
 # ============================================================================= apply
 
 
@@ -877,3 +931,293 @@ def test_random_text_never_raises(catalog):
         assert len(results.hits) <= results.per_page <= 100
         assert results.total >= len(results.hits)
         assert len(results.query_text) <= 200
+        companies = catalog.search_companies(SearchQuery(text=text, page=rng.choice([-1, 1, 10**6]),
+                                                         per_page=rng.choice([0, 20, 10**6])),
+                                             per_company=rng.choice([0, 3, 10**6]))
+        assert companies.page >= 1 and len(companies.companies) <= companies.per_page <= 100
+        assert all(len(found.hits) <= min(found.matches, 100) for found in companies.companies)
+
+
+# ============================================================================= HS codes
+
+
+@pytest.fixture
+def hs_index(tmp_path) -> ProductIndex:
+    return build(tmp_path, [
+        record(id=1, title="电热水壶 1.7L", hs_code="851671"),
+        record(id=2, title="电饭煲 3L", hs_code="851660"),
+        record(id=3, title="电饭煲 5L 商用", hs_code="8516600000"),
+        record(id=4, title="保温杯 500ml", hs_code="961700"),
+        record(id=5, title="电饭煲 内胆", hs_code=None),
+        record(id=6, title="台灯", hs_code="940520"),
+    ])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("8516", [1, 2, 3]),
+    ("85", [1, 2, 3]),
+    ("8516.60", [2, 3]),
+    ("851660", [2, 3]),
+    ("8516.60.00", [3]),
+    ("8516600000", [3]),
+    ("８５１６．６０", [2, 3]),   # typed with a Chinese input method
+    ("9617.00", [4]),
+])
+def test_hs_code_or_prefix_finds_the_products_classified_under_it(hs_index, text, expected):
+    results = search(hs_index, text)
+    assert sorted(ids(results)) == expected
+    assert results.suggestion is None
+
+
+@pytest.mark.parametrize("text", ["851", "85166", "8516.6", "4106"])
+def test_numbers_of_other_lengths_or_unused_codes_find_no_hs_code(hs_index, text):
+    assert ids(search(hs_index, text)) == []
+
+
+def test_hs_code_combines_with_words(hs_index):
+    assert sorted(ids(search(hs_index, "8516 电饭煲"))) == [2, 3]
+    assert sorted(ids(search(hs_index, "电饭煲 8516.60.00"))) == [3]
+    assert sorted(ids(search(hs_index, "8516 -电饭煲"))) == [1]
+    assert sorted(ids(search(hs_index, "8516 OR 9617"))) == [1, 2, 3, 4]
+
+
+def test_hs_code_matches_rank_with_the_text_matches(hs_index):
+    results = search(hs_index, "电饭煲 85")
+    assert sorted(ids(results)) == [2, 3]
+    assert all(hit.score > 0 for hit in results.hits)
+
+
+# ============================================================================= the postings cache
+
+
+def test_unknown_words_keep_the_postings_cache_within_its_bounds(tmp_path):
+    ix = ProductIndex(tmp_path / "ix", postings_cache_bytes=150_000, postings_cache_entries=400)
+    ix.apply([record(id=n, title=f"保温杯 款式{n}") for n in range(1, 40)])
+    ix.apply([record(id=n, title=f"电饭煲 {n}L") for n in range(40, 60)])  # a second segment
+    cache = ix.postings_cache
+    words = ("".join(letters) for letters in itertools.product("bcdfghjk", repeat=5))
+    for word in itertools.islice(words, 3000):
+        assert search(ix, word, highlight=False).total == 0
+        assert len(cache) <= 400
+        assert cache.bytes <= 150_000
+    assert len(cache) > 300  # it is used, up to its bounds
+    # a miss is counted at what it costs, not as one posting of an 8-million budget
+    assert cache.bytes / len(cache) >= 240
+    assert ids(search(ix, "保温杯 款式7")) == [7]
+
+
+def test_a_cached_miss_is_counted_at_what_it_costs_in_memory():
+    cache = PostingsCache(max_bytes=10**9, max_entries=10**9)
+    empty_ids, empty_weights = np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        for n in range(5000):
+            term = f"zqxword{n}"
+            for fieldname in ("text", "title"):
+                cache.put(("segment-a", fieldname, term), empty_ids, empty_weights)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    traced = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert len(cache) == 10_000
+    assert cache.bytes >= 0.8 * traced
+
+
+def test_postings_cache_evicts_the_least_recently_used_first():
+    cache = PostingsCache(max_bytes=10**9, max_entries=3)
+    arrays = np.arange(4, dtype=np.int32), np.ones(4, dtype=np.float32)
+    for key in ("a", "b", "c"):
+        cache.put(("s", "text", key), *arrays)
+    assert cache.get(("s", "text", "a")) is not None
+    cache.put(("s", "text", "d"), *arrays)
+    assert cache.get(("s", "text", "b")) is None
+    assert [cache.get(("s", "text", key)) is not None for key in "acd"] == [True, True, True]
+    small = PostingsCache(max_bytes=1000, max_entries=100)
+    small.put(("s", "text", "big"), np.zeros(1000, dtype=np.int32), np.zeros(1000, dtype=np.float32))
+    assert len(small) == 0 and small.bytes == 0  # larger than the whole budget: not kept
+
+
+# ============================================================================= title word lists
+
+
+def test_a_new_generation_reuses_the_word_lists_of_its_old_segments(tmp_path):
+    ix = build(tmp_path, [record(id=n, title=f"庭院灯 款式{n}") for n in range(1, 6)])
+    assert ix.apply([record(id=n, title=f"吸顶灯 款式{n}") for n in range(6, 11)])
+    assert ix.status()["segments"] == 2
+    builds = SegmentWords.builds
+    assert search(ix, "灯").total == 10  # a lone character: every title word ending in it
+    assert SegmentWords.builds == builds + 2
+    for n in range(11, 13):  # each save adds a segment (small ones are not merged until there are more)
+        assert ix.apply([record(id=n, title=f"台灯 款式{n}")])
+        assert search(ix, "灯").total == n
+        assert SegmentWords.builds == builds + n - 8  # only the new segment's list was built
+    assert ix.status()["segments"] == 4
+    assert search(ix, "庭院等").suggestion == "庭院灯"
+    assert SegmentWords.builds == builds + 4
+
+
+# ============================================================================= widening a compound
+
+
+@pytest.fixture
+def kettle_index(tmp_path) -> ProductIndex:
+    return build(tmp_path, [
+        record(id=1, title="电热水壶 1.7L 304不锈钢"),
+        record(id=2, title="热水壶 大容量 家用", published_at=T0 + timedelta(days=30)),
+        record(id=3, title="玻璃热水壶 1.5L"),
+        record(id=4, title="户外 水壶 750ml", published_at=T0 + timedelta(days=60)),
+        record(id=5, title="电热毯 单人"),
+        record(id=6, title="热水器 60L"),
+        record(id=7, title="烧水壶 1.8L"),  # a synonym of 电热水壶: an exact match
+    ])
+
+
+def test_a_compound_finding_few_is_widened_with_its_endings_below_the_exact_matches(kettle_index):
+    results = search(kettle_index, "电热水壶", per_page=20)
+    found = ids(results)
+    assert set(found[:2]) == {1, 7}          # exact (and synonym) matches first
+    assert set(found[2:4]) == {2, 3}         # then 热水壶, though newer
+    assert found[4:] == [4]                  # then 水壶
+    assert results.widened == ("热水壶", "水壶")
+    assert "widened" in results.notices
+    assert 5 not in found and 6 not in found  # 电热毯, 热水器: not the kind of thing asked for
+    assert results.total == 5
+    assert results.suggestion is None
+
+
+def test_widening_stops_once_a_page_is_full(kettle_index):
+    results = search(kettle_index, "电热水壶", per_page=4)
+    assert results.widened == ("热水壶",)
+    assert results.total == 4
+    assert results.pages == 1
+
+
+def test_no_widening_when_a_page_is_full_of_exact_matches(kettle_index):
+    results = search(kettle_index, "电热水壶", per_page=2)
+    assert sorted(ids(results)) == [1, 7]
+    assert results.widened == ()
+    assert "widened" not in results.notices
+
+
+@pytest.mark.parametrize("text", ["电热水壶 家用", '"电热水壶"', "kettle", "水壶"])
+def test_only_a_one_word_compound_is_widened(kettle_index, text):
+    results = search(kettle_index, text)
+    assert results.widened == ()
+
+
+def test_widening_keeps_the_filters(kettle_index):
+    kettle_index.apply([record(id=2, title="热水壶 大容量 家用", province="330000")])
+    results = search(kettle_index, "电热水壶", filters=Filters(province="330000"))
+    assert ids(results) == [2]
+    assert results.widened == ("热水壶",)
+
+
+def test_widening_keeps_the_exclusions(kettle_index):
+    results = search(kettle_index, "电热水壶 -玻璃 -户外")
+    assert sorted(ids(results)) == [1, 2, 7]
+    assert results.widened == ("热水壶",)  # 水壶 found only the excluded 户外 水壶
+
+
+def test_widened_pages_partition_the_results(kettle_index):
+    # a page of 3: two exact matches, widened with 热水壶 (two more), which fills it
+    pages = [search(kettle_index, "电热水壶", per_page=3, page=page) for page in (1, 2)]
+    paged = ids(pages[0]) + ids(pages[1])
+    assert len(paged) == len(set(paged)) == pages[0].total == 4
+    assert set(paged[:2]) == {1, 7} and set(paged[2:]) == {2, 3}
+
+
+def test_widened_words_are_highlighted(kettle_index):
+    results = search(kettle_index, "电热水壶")
+    marked = {hit.id: hit.highlights.get("title", "") for hit in results.hits}
+    assert "<mark>" in marked[3]
+
+
+# ============================================================================= companies
+
+
+@pytest.fixture
+def company_index(tmp_path) -> ProductIndex:
+    return build(tmp_path, [
+        record(id=1, title="电饭煲 3L", company_id=10, company_name="宁波利民电器有限公司",
+               company_name_en="Ningbo Limin Electric Appliance Co., Ltd."),
+        record(id=2, title="空气炸锅 5L", company_id=10, company_name="宁波利民电器有限公司",
+               company_name_en="Ningbo Limin Electric Appliance Co., Ltd."),
+        record(id=3, title="电器 收纳架", company_id=20, company_name="义乌小商品有限公司"),
+        record(id=4, title="电饭煲 5L", company_id=20, company_name="义乌小商品有限公司"),
+        record(id=5, title="电饭煲 家用", company_id=30, company_name="佛山美厨电器有限公司",
+               province="440000"),
+        record(id=6, title="电饭煲 商用", company_id=30, company_name="佛山美厨电器有限公司",
+               province="440000"),
+        record(id=7, title="电饭煲 迷你", company_id=30, company_name="佛山美厨电器有限公司",
+               province="440000"),
+        record(id=8, title="保温杯", company_id=40, company_name="杯王有限公司"),
+    ])
+
+
+def companies_of(results) -> list[int]:
+    return [found.company_id for found in results.companies]
+
+
+@pytest.mark.parametrize("text", ["宁波利民电器有限公司", "利民", "Limin Electric", "ningbo limin"])
+def test_company_search_finds_a_company_by_its_names(company_index, text):
+    results = company_index.search_companies(SearchQuery(text=text))
+    assert companies_of(results) == [10]
+    assert results.companies[0].name_match
+    assert results.companies[0].matches == 2
+
+
+def test_company_search_puts_named_companies_first_then_by_matching_products(company_index):
+    results = company_index.search_companies(SearchQuery(text="电器"))
+    assert companies_of(results) == [30, 10, 20]
+    assert [(c.matches, c.name_match) for c in results.companies] == [(3, True), (2, True), (1, False)]
+    assert results.total == 3
+
+
+def test_company_search_counts_matching_products_and_keeps_the_best_few(company_index):
+    results = company_index.search_companies(SearchQuery(text="电饭煲"), per_company=2)
+    assert companies_of(results) == [30, 10, 20]
+    assert [c.matches for c in results.companies] == [3, 1, 1]
+    assert [len(c.hits) for c in results.companies] == [2, 1, 1]
+    best = {c.company_id: [hit.id for hit in c.hits] for c in results.companies}
+    assert best[10] == [1] and best[20] == [4]
+    assert set(best[30]) <= {5, 6, 7}
+    assert best[30] == ids(search(company_index, "电饭煲", filters=Filters(company_id=30)))[:2]
+
+
+def test_product_search_does_not_match_company_names(company_index):
+    assert ids(search(company_index, "利民")) == []
+    assert sorted(ids(search(company_index, "电器"))) == [3]
+
+
+def test_company_search_applies_filters_and_pages(company_index):
+    assert companies_of(company_index.search_companies(
+        SearchQuery(text="电饭煲", filters=Filters(province="440000")))) == [30]
+    first = company_index.search_companies(SearchQuery(text="有限公司", per_page=3))
+    second = company_index.search_companies(SearchQuery(text="有限公司", per_page=3, page=2))
+    assert first.total == second.total == 4 and first.pages == 2
+    assert len(set(companies_of(first)) | set(companies_of(second))) == 4
+    late = company_index.search_companies(SearchQuery(text="有限公司", per_page=3, page=9))
+    assert late.page == 2 and "page_clamped" in late.notices
+
+
+def test_company_search_without_words_lists_companies_by_products(company_index):
+    results = company_index.search_companies(SearchQuery(filters=Filters(province="440000")))
+    assert companies_of(results) == [30]
+    assert results.companies[0].matches == 3 and not results.companies[0].name_match
+
+
+def test_company_search_is_cached_per_generation(company_index):
+    request = SearchQuery(text="电饭煲")
+    first = company_index.search_companies(request)
+    again = company_index.search_companies(request)
+    assert again.from_cache and companies_of(again) == companies_of(first)
+    again.companies.clear()
+    assert companies_of(company_index.search_companies(request)) == companies_of(first)
+    company_index.apply(deletes=[4])
+    after = company_index.search_companies(request)
+    assert not after.from_cache and companies_of(after) == [30, 10]
+
+
+def test_company_search_offers_did_you_mean(company_index):
+    assert company_index.search_companies(SearchQuery(text="电饭褒")).suggestion == "电饭煲"

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from marketplace.catalog.models import Product
 from marketplace.catalog.rows import PriceTierInput
 from marketplace.extensions import db
 from marketplace.search import sync
@@ -51,6 +52,17 @@ def test_search_products_json_has_total_and_results(runner, goods):
     assert rice["company"] == "美厨电器有限公司"
     assert rice["price_fen"] == 8900
     assert isinstance(rice["score"], float) and rice["score"] > 0
+
+
+def test_search_products_finds_an_hs_code_and_notes_a_widened_compound(app, runner, goods):
+    with app.app_context():
+        db.session.get(Product, goods.rice).hs_code = "851660"
+        db.session.commit()
+        kettle = product(make_company(name_zh="壶王电器有限公司"), "热水壶 1.8L", 3900)
+    assert [row["id"] for row in search_json(runner, "8516.60")["results"]] == [goods.rice]
+    data = search_json(runner, "电热水壶")
+    assert [row["id"] for row in data["results"]] == [kettle]
+    assert data["notices"] == ["也显示了包含“热水壶”的结果。"]
 
 
 def test_search_products_plain_output_lists_the_products(runner, goods):

@@ -117,3 +117,49 @@ def test_query_mix_shape():
     with_price = sum(q.price_min_fen is not None for q in QUERY_MIX)
     assert abs(with_category - len(QUERY_MIX) / 3) <= 1
     assert abs(with_price - len(QUERY_MIX) / 3) <= 1
+
+
+# ---------------------------------------------------------------------------- the FTS5 baselines
+
+
+@pytest.fixture(scope="module")
+def both_indexes(products, tmp_path_factory):
+    """The engine and FTS5 over the same listings."""
+    from bench.fts5_baseline import Fts5Index
+    from search_index import ProductIndex
+
+    directory = tmp_path_factory.mktemp("baselines")
+    index = ProductIndex(directory / "index")
+    index.rebuild(products)
+    fts, _stats = Fts5Index.build(products, directory / "fts5.sqlite3")
+    yield index, fts
+    index.close()
+    fts.close()
+
+
+def test_fts5_fair_baseline_counts_what_the_engine_finds(both_indexes):
+    """Read as the engine reads it (synonyms, lone characters, relaxed pass), FTS5 matches the same listings."""
+    from search_index import Filters, SearchQuery
+
+    index, fts = both_indexes
+    queries = [(q.text, q.category, q.price_min_fen, q.price_max_fen) for q in query_mix(80)]
+    queries += [(text, None, None, None) for text, _kinds, _note in LABELLED_QUERIES]
+    compared = relaxed = 0
+    for text, category, low, high in queries:
+        result = index.search(SearchQuery(text=text, filters=Filters(category=category, price_min_fen=low,
+                                                                       price_max_fen=high), highlight=False))
+        if set(result.notices) - {"relaxed"}:
+            continue  # the engine did more than the parsed query (a correction or a widening)
+        fair = fts.search(text, category, low, high, highlight=False, mode="engine")
+        assert fair.total == result.total, text
+        assert fair.relaxed == ("relaxed" in result.notices), text
+        compared += 1
+        relaxed += fair.relaxed
+    assert compared >= 100 and relaxed >= 1
+
+
+def test_fts5_raw_baseline_misses_what_synonyms_find(both_indexes):
+    _index, fts = both_indexes
+    raw = fts.search("电饭锅", highlight=False, facets=True)
+    fair = fts.search("电饭锅", highlight=False, mode="engine")
+    assert fair.total > raw.total  # the listings say 电饭煲: only the engine's reading finds them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from types import SimpleNamespace
@@ -519,3 +520,114 @@ def test_a_failing_engine_keeps_the_page_up_with_a_message(client, shop, monkeyp
     assert any("最低价" in message for message in messages(html))
     assert "index directory vanished" not in html
     assert 'data-testid="navbar-search"' in html
+
+
+# ----------------------------------------------------------------------------- HS codes, names, typos, compounds
+
+
+def exporter_ids(html) -> list[int]:
+    """Company ids of the exporter results, in page order."""
+    return [int(i) for i in re.findall(r'data-testid="exporter-result" data-company-id="(\d+)"', html)]
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("8516", ("rice", "family", "fryer")),
+    ("8516.60", ("rice", "family")),
+    ("851660", ("rice", "family")),
+    ("85", ("rice", "family", "fryer")),
+    ("9405.20", ("lamp",)),
+    ("8516 电饭煲", ("rice", "family")),
+])
+def test_hs_code_in_the_search_box_finds_the_products_classified_under_it(client, shop, q, expected):
+    html = page(client, q=q)
+    assert set(result_ids(html)) == ids_of(shop, *expected)
+    assert messages(html) == []  # every word matched: nothing relaxed, no notice
+    assert 'data-testid="did-you-mean"' not in html
+
+
+def test_hs_code_finds_exporters_too(client, shop):
+    assert exporter_ids(page(client, "/search/exporters", q="8516.79")) == [shop.yongjia]
+
+
+@pytest.fixture
+def limin(app, shop):
+    """宁波利民电器有限公司 (Ningbo Limin Electric Appliance Co., Ltd.) with one juicer."""
+    with app.app_context():
+        company = make_company(name_zh="宁波利民电器有限公司", name_en="Ningbo Limin Electric Appliance Co., Ltd.",
+                               province_code="330000", city_code="330200")
+        product(company, "便携榨汁杯", 6900, title_en="Portable blender")
+        return company.id
+
+
+@pytest.mark.parametrize("q", ["宁波利民电器有限公司", "利民", "利民电器", "Limin Electric", "ningbo limin appliance"])
+def test_exporters_are_found_by_their_chinese_and_english_names(client, shop, limin, q):
+    html = page(client, "/search/exporters", q=q)
+    assert exporter_ids(html) == [limin]
+    assert "宁波利民电器有限公司" in html and "便携榨汁杯" in html
+    assert "名称相符 · 1 件商品" in html
+
+
+def test_exporters_named_by_the_search_come_first(client, shop, limin):
+    html = page(client, "/search/exporters", q="电器")
+    # both names hold 电器; 美厨 has more products; the unverified 待审电器 never shows
+    assert exporter_ids(html) == [shop.meichu, limin]
+    assert "待审电器有限公司" not in html
+    assert "共找到 2 家出口企业" in html
+    assert "名称相符 · 3 件商品" in html and "名称相符 · 1 件商品" in html
+    # product search does not treat a company's name as its goods' words
+    assert result_ids(page(client, q="利民")) == []
+
+
+def test_a_renamed_exporter_is_found_by_its_new_english_name(app, client, shop):
+    assert exporter_ids(page(client, "/search/exporters", q="Golden Chef")) == []
+    with app.app_context():
+        db.session.get(Company, shop.meichu).name_en = "Golden Chef Appliances Ltd."
+        db.session.commit()
+    assert exporter_ids(page(client, "/search/exporters", q="Golden Chef")) == [shop.meichu]
+
+
+def test_exporter_search_is_one_pass_of_the_engine(client, shop, limin, monkeypatch):
+    from search_index import SearchIndex
+
+    calls = Counter()
+    for name in ("search", "search_companies"):
+        original = getattr(SearchIndex, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(SearchIndex, name, counted)
+    html = page(client, "/search/exporters", q="电饭煲")
+    assert sorted(exporter_ids(html)) == sorted([shop.yongjia, shop.meichu])
+    assert "家用电饭煲 5L" in html and "智能电饭煲 3L 预约定时" in html
+    assert calls == {"search_companies": 1}
+
+
+def test_did_you_mean_offers_words_titles_use(app, client, shop):
+    with app.app_context():
+        meichu = db.session.get(Company, shop.meichu)
+        product(meichu, "超声波加湿器 4L", 12900, title_en="Ultrasonic humidifier 4L")
+        for size in (24, 26, 28):  # "cover" is commoner than "cooker" in titles
+            product(meichu, f"玻璃锅盖 {size}cm", 1500, category="kitchenware", title_en=f"Glass pot cover {size} cm")
+    for typo, fixed in (("rice coker", "rice cooker"), ("humidifer", "humidifier")):
+        html = page(client, q=typo)
+        block = re.search(r'data-testid="did-you-mean">(.*?)</p>', html, re.S).group(1)
+        href = unescape(re.search(r'href="([^"]+)"', block).group(1))
+        assert query_of(href)["q"] == [fixed], typo
+        assert result_ids(page(client, q=fixed))
+
+
+def test_a_compound_finding_few_also_shows_its_ending_and_says_so(app, client, en_client, shop):
+    with app.app_context():
+        kettle = product(db.session.get(Company, shop.yongjia), "电热水壶 1.7L", 5900)
+        pot = product(db.session.get(Company, shop.meichu), "大容量热水壶", 4900)
+    html = page(client, q="电热水壶")
+    assert result_ids(html) == [kettle, pot]
+    assert "也显示了包含“热水壶”的结果。" in messages(html)
+    assert "共 2 件商品" in html
+    english = page(en_client, q="电热水壶")
+    assert result_ids(english) == [kettle, pot]
+    assert "Also showing results for “热水壶”." in messages(english)
+    exact = page(client, q="智能电饭煲")
+    assert not any("也显示了" in message for message in messages(exact))
