@@ -35,6 +35,8 @@ setup(
         "faker>=30,<40",
         "gunicorn>=23,<24",
         "openpyxl>=3.1,<4",
+        # XML of uploaded workbooks: no DTD, no entity expansion (openpyxl uses it too when installed)
+        "defusedxml>=0.7.1,<0.8",
         "pillow>=10.4,<13",
         "tzdata>=2024.1",
         # search: Whoosh 2.7.4 is the last release (the design card's engine); rjieba segments Chinese

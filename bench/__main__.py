@@ -6,7 +6,7 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import", "analysis", "search")
+BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="demo companies to load (default %(default)s)")
     parser.add_argument("--import-rows", type=int, default=import_bench.DEFAULT_ROWS,
                         help="rows of the generated import file (default %(default)s)")
+    parser.add_argument("--import-drain", choices=import_bench.DRAIN_MODES, action="append",
+                        help="SEARCH_DRAIN of the import benchmark (repeatable; default: inline, then worker)")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL") or None,
                         help="also measure the import on this PostgreSQL database, in a temporary schema "
                              "(default: $BENCH_DATABASE_URL)")
@@ -45,12 +47,23 @@ def main(argv: list[str] | None = None) -> None:
         http_pages.run(requests=args.requests, companies=args.companies, seed=args.seed)
         print()
     if "import" in chosen:
-        import_bench.run(rows=args.import_rows, seed=args.seed, postgres=args.postgres)
+        import_bench.run(rows=args.import_rows, seed=args.seed, postgres=args.postgres,
+                         drains=tuple(args.import_drain or import_bench.DRAIN_MODES))
+        print()
+    if "demand" in chosen:
+        from bench import demand_list_bench
+
+        demand_list_bench.run(seed=args.seed, postgres=args.postgres)
         print()
     if "analysis" in chosen:
         from bench import analysis_bench  # jieba vs rjieba: jieba is a dev dependency only
 
         analysis_bench.run(seed=args.seed)
+        print()
+    if "image" in chosen:
+        from bench import image_bench
+
+        image_bench.run()
         print()
     if "search" in chosen:
         from bench import search_bench  # imports the search engine: only when asked for

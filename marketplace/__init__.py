@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(config))
     configure_logging(app)
     configure_proxies(app)
+    register_inputs(app)
     register_extensions(app)
     register_security(app)
     register_i18n(app)
@@ -49,6 +50,13 @@ def configure_proxies(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_inputs(app: Flask) -> None:
+    """Clean text parameters (control and bidi characters) and bound URL ids, for every route."""
+    from marketplace.inputs import register_inputs as register
+
+    register(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -101,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.notifications import bp as notifications_bp
     from marketplace.pages import bp as pages_bp
     from marketplace.search.views import bp as search_bp
+    from marketplace.sourcing import bp as sourcing_bp
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(catalog_bp)
@@ -110,6 +119,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(deals_bp, url_prefix="/deals")
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(search_bp, url_prefix="/search")
+    app.register_blueprint(sourcing_bp, url_prefix="/sourcing")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -32,7 +32,8 @@ def register_commands(app: Flask) -> None:
     from marketplace.deals.cli import deals
     from marketplace.demo import demo
     from marketplace.search.cli import index, search
+    from marketplace.sourcing.cli import sourcing
     from marketplace.translations_cli import translations
 
-    for group in (companies, catalog, deals, demo, translations, mail, index, search):
+    for group in (companies, catalog, deals, demo, translations, mail, index, search, sourcing):
         app.cli.add_command(group)

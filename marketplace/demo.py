@@ -524,6 +524,9 @@ def load_demo_data(companies: int = DEFAULT_COMPANIES, products: int = DEFAULT_P
         from marketplace.deals.demo import add_demo_intents
 
         add_demo_intents(seed, exporters[0], [buyers[CompanyKind.CHAIN_LEADER][0], buyers[CompanyKind.RETAILER][0]])
+        from marketplace.sourcing.demo import add_demo_requests
+
+        add_demo_requests(seed, exporters, buyers[CompanyKind.CHAIN_LEADER] + buyers[CompanyKind.RETAILER])
         session.commit()
     except Exception:
         session.rollback()

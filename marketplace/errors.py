@@ -1,7 +1,7 @@
 """Domain errors raised by services, and the HTTP error pages.
 
-Services raise these; views turn them into form errors or 4xx responses. Messages are
-already translated (lazy strings) so a view can show them as they are.
+Services raise these; views turn them into form errors (``show_on_form``) or 4xx responses.
+Messages are already translated (lazy strings) so a view can show them as they are.
 """
 from __future__ import annotations
 
@@ -49,6 +49,15 @@ class Conflict(DomainError):
     """The object changed under the actor; reload and retry."""
 
     status_code = 409
+
+
+def show_on_form(form, error: DomainError) -> None:
+    """Show a service's refusal next to the form field it names (or above the form when it names none)."""
+    field = form._fields.get(error.field or "")
+    if field is not None:
+        field.errors = [*field.errors, str(error.message)]
+    else:
+        form.form_errors.append(str(error.message))
 
 
 def _wants_json() -> bool:

@@ -19,6 +19,9 @@ def navigation() -> list[tuple[str, str]]:
     items.append((url_for("companies.profile", company_id=current_user.company_id), _("My company")))
     if current_user.company.kind.value == "exporter":
         items.append((url_for("catalog.my_catalog"), _("My catalog")))
+        items.append((url_for("sourcing.board"), _("Opportunities")))
+    if current_user.company.kind.is_buyer:
+        items.append((url_for("sourcing.my_requests"), _("Procurement requests")))
     if current_user.company.kind.value != "organizer":
         items.append((url_for("deals.index"), _("Order intents")))
     if current_user.is_organizer:

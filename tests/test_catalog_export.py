@@ -9,12 +9,12 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from marketplace.accounts.company_services import today_in_china
 from marketplace.accounts.models import CompanyKind
 from marketplace.catalog import services
 from marketplace.catalog.imports.columns import EXAMPLE_PRODUCT
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.extensions import db
+from marketplace.i18n import today_in_china
 from tests.conftest import csrf_token, login
 from tests.factories import make_company, make_user
 

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
-from PIL import Image
+from PIL import Image, ImageFile
 
 from marketplace.accounts.models import Company
-from marketplace.catalog import services
+from marketplace.catalog import images, services
 from marketplace.catalog.models import ProductImage
+from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from tests.conftest import csrf_token, login
 from tests.factories import make_company, make_product, make_user
@@ -154,8 +157,171 @@ def test_upload_image_larger_than_10_mb_is_refused(app, en_client, world):
     login(en_client, world.a_admin)
     response = upload(en_client, world.a_product, b"\xff\xd8" + b"\x00" * (10 * 1024 * 1024 + 10), "big.jpg")
     assert response.status_code == 200
-    assert "the limit is 10 MB" in response.get_data(as_text=True)
+    # just over the limit reads as over it (rounded up), never "10.0 MB; the limit is 10 MB"
+    assert "The image is 10.1 MB; the limit is 10 MB." in response.get_data(as_text=True)
     assert image_rows(app, world.a_product) == []
+
+
+def test_upload_image_of_20_mb_states_its_real_size(app, client, world):
+    login(client, world.a_admin)
+    response = upload(client, world.a_product, b"\xff\xd8" + b"\x00" * (20 * 1024 * 1024 - 2), "big.jpg")
+    assert response.status_code == 200
+    assert "图片大小为 20.0 MB，上限为 10 MB" in response.get_data(as_text=True)
+    assert image_rows(app, world.a_product) == [] and stored_files(app) == []
+
+
+def test_read_upload_of_an_unseekable_stream_says_larger_than_the_limit(app):
+    class Pipe(io.RawIOBase):
+        """A stream that can only be read, like a socket."""
+
+        def __init__(self, size):
+            self.left = size
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            count = min(len(buffer), self.left)
+            buffer[:count] = b"\0" * count
+            self.left -= count
+            return count
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(ValidationFailed) as refused:
+            images.read_upload(io.BufferedReader(Pipe(12 * 1024 * 1024)))
+        assert str(refused.value) == "The image is larger than 10 MB."
+        assert images.read_upload(io.BufferedReader(Pipe(5))) == b"\0" * 5
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def crafted_png(width: int, height: int, rows: int, depth: int = 1, colour: int = 0, interlace: int = 0) -> bytes:
+    """A PNG declaring width × height whose complete zlib stream holds only ``rows`` rows."""
+    row = 1 + -(-width * depth * {0: 1, 2: 3, 6: 4}[colour] // 8)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0,
+                                                                    interlace))
+            + png_chunk(b"IDAT", zlib.compress(b"\x00" * row * rows, 9)) + png_chunk(b"IEND", b""))
+
+
+def test_upload_image_of_99_bytes_declaring_40_million_pixels_is_refused(app, en_client, world):
+    data = crafted_png(1, 39_999_999, rows=10)
+    assert len(data) < 100
+    login(en_client, world.a_admin)
+    response = upload(en_client, world.a_product, data, "tall.png")
+    assert response.status_code == 200
+    assert "The image is 1 × 39999999 pixels; at most 25 million pixels are allowed." in response.get_data(as_text=True)
+    assert image_rows(app, world.a_product) == [] and stored_files(app) == []
+
+
+def test_upload_image_of_6300_by_6300_pixels_is_refused(app, en_client, world):
+    out = io.BytesIO()
+    Image.new("RGB", (6300, 6300), (240, 240, 240)).save(out, "PNG")  # ~130 KB, 40 million pixels
+    login(en_client, world.a_admin)
+    page = upload(en_client, world.a_product, out.getvalue(), "square.png").get_data(as_text=True)
+    assert "The image is 6300 × 6300 pixels; at most 25 million pixels are allowed." in page
+    assert image_rows(app, world.a_product) == [] and stored_files(app) == []
+
+
+@pytest.mark.parametrize("size", [(1, 20_000), (20_000, 1), (2001, 200)])
+def test_store_image_refuses_an_extreme_aspect_ratio(app, size):
+    out = io.BytesIO()
+    Image.new("1", size, 1).save(out, "PNG")
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(ValidationFailed) as refused:
+            images.store_image(out.getvalue(), app.config["UPLOAD_DIR"])
+        assert str(refused.value) == (f"The image is {size[0]} × {size[1]} pixels: one side may be at most 10 "
+                                      f"times the other.")
+    assert stored_files(app) == []
+
+
+def test_store_image_accepts_ten_to_one_and_a_24_megapixel_phone_photo(app):
+    for size in ((2000, 200), (5712, 4284)):  # 5712 × 4284: a 24-Mpx phone photo (24.5 million pixels)
+        out = io.BytesIO()
+        Image.new("1", size, 1).save(out, "PNG")
+        stored = images.store_image(out.getvalue(), app.config["UPLOAD_DIR"])
+        assert max(stored.width, stored.height) == 2000
+    assert len(stored_files(app)) == 4
+
+
+@pytest.mark.parametrize("data", [
+    crafted_png(3000, 2000, rows=10),
+    crafted_png(3000, 2000, rows=1999, depth=8, colour=2),
+    crafted_png(600, 400, rows=300, depth=8, colour=6, interlace=1),
+    b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 300, 200, 8, 0, 0, 0, 0))
+    + png_chunk(b"IEND", b""),
+], ids=["10-of-2000-rows", "one-row-short", "interlaced-half", "no-data"])
+def test_upload_image_png_whose_data_stops_short_is_refused(app, en_client, world, data):
+    login(en_client, world.a_admin)
+    page = upload(en_client, world.a_product, data, "short.png").get_data(as_text=True)
+    assert "This image is damaged or truncated and cannot be read." in page
+    assert image_rows(app, world.a_product) == [] and stored_files(app) == []
+
+
+def test_store_image_png_with_exactly_its_rows_is_accepted(app):
+    for data in (crafted_png(300, 200, rows=200), crafted_png(60, 40, rows=42, depth=8, colour=2)):
+        assert images.store_image(data, app.config["UPLOAD_DIR"]).width in (300, 60)
+
+
+def test_upload_image_jpeg_declaring_more_blocks_than_its_bytes_is_refused(app, en_client, world):
+    out = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 90, 90)).save(out, "JPEG")
+    data = bytearray(out.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", 4000, 5000)  # height, width in the frame header
+    with Image.open(io.BytesIO(bytes(data))) as check:
+        assert check.size == (5000, 4000)
+    login(en_client, world.a_admin)
+    page = upload(en_client, world.a_product, bytes(data), "big.jpg").get_data(as_text=True)
+    assert "This image is damaged or truncated and cannot be read." in page
+    assert image_rows(app, world.a_product) == [] and stored_files(app) == []
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.9])
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
+def test_store_image_refuses_a_file_cut_short(app, fmt, cut):
+    out = io.BytesIO()
+    Image.effect_noise((300, 200), 60).convert("RGB").save(out, fmt)
+    data = out.getvalue()
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        with pytest.raises(ValidationFailed) as refused:
+            images.store_image(data[:int(len(data) * cut)], app.config["UPLOAD_DIR"])
+        assert str(refused.value) in ("This image is damaged or truncated and cannot be read.",
+                                      "This file is not an image we can read: upload a JPEG, PNG, WebP or GIF.")
+    assert stored_files(app) == []
+
+
+def test_store_image_decodes_a_big_jpeg_at_a_reduced_scale(app, monkeypatch):
+    out = io.BytesIO()
+    Image.new("RGB", (4800, 3200), (10, 120, 200)).save(out, "JPEG")
+    decoded = []
+    load = ImageFile.ImageFile.load
+
+    def spy(image):
+        decoded.append(image.size)
+        return load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    stored = images.store_image(out.getvalue(), app.config["UPLOAD_DIR"])
+    assert (stored.width, stored.height) == (2000, 1333)
+    assert decoded and max(decoded) == (2400, 1600)  # 1/2 scale in the decoder, never 4800 × 3200
+
+
+def test_store_image_flattens_transparency_on_white_and_turns_photos_upright(app):
+    folder = Path(app.config["UPLOAD_DIR"]) / "products"
+    transparent = images.store_image(png_bytes((3000, 2000), (255, 0, 0, 128)), app.config["UPLOAD_DIR"])
+    with Image.open(folder / transparent.filename) as stored:
+        assert stored.size == (2000, 1333)
+        assert all(abs(a - b) <= 3 for a, b in zip(stored.getpixel((1000, 600)), (255, 127, 127), strict=True))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    out = io.BytesIO()
+    Image.new("RGB", (4000, 3000), (9, 9, 9)).save(out, "JPEG", exif=exif.tobytes())
+    upright = images.store_image(out.getvalue(), app.config["UPLOAD_DIR"])
+    assert (upright.width, upright.height) == (1500, 2000)
+    with Image.open(folder / upright.filename) as stored:
+        assert stored.size == (1500, 2000) and len(stored.getexif()) == 0
 
 
 def test_upload_image_without_a_file_says_so(app, en_client, world):

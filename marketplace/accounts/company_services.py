@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel import Locale
@@ -36,15 +35,14 @@ from marketplace.accounts.validation import validate_phone, validate_region, val
 from marketplace.database import utcnow
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
-from marketplace.i18n import _, _l, yuan_to_fen
+from marketplace.i18n import _, _l, today_in_china, yuan_to_fen
+from marketplace.inputs import page_number
 from marketplace.mail import deliver_outbox, queue_email
 from marketplace.urls import external_url, site_path
 
 logger = logging.getLogger(__name__)
 
 PER_PAGE = 20
-#: the deepest page a listing serves (a huge page number must not reach the database as an OFFSET)
-MAX_PAGE = 10_000
 #: the longest description a company may write (the column itself is unbounded)
 DESCRIPTION_MAX = 5000
 QUERY_MAX = 100
@@ -53,7 +51,6 @@ STRANDED_STOCK_MAX_YUAN = Decimal("1000000000000")
 RATE_MAX = Decimal("1000")
 SHARE_MAX = Decimal("100")
 EARLIEST_DATE = date(1990, 1, 1)
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 #: territory codes Babel lists that are not export markets (or are China itself)
 NON_MARKET_CODES = frozenset({"CN", "EZ", "QO", "UN", "XA", "XB", "ZZ"})
@@ -136,11 +133,6 @@ def _date(value, field: str, latest: date | None = None) -> date:
     return value
 
 
-def today_in_china() -> date:
-    """Today's date in Asia/Shanghai, where the platform's users are."""
-    return utcnow().astimezone(CHINA_TZ).date()
-
-
 def _normalize_website(value) -> str | None:
     url = _clean_text(value, "website")
     if url is None:
@@ -171,15 +163,6 @@ def _require_organizer(actor: User) -> None:
 def _require_exporter(company: Company) -> None:
     if company.kind is not CompanyKind.EXPORTER:
         raise NotFound(_l("Only exporters record tariff exposure."))
-
-
-def page_number(raw) -> int:
-    """A page number from the query string, clamped to 1 … MAX_PAGE."""
-    try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        return 1
-    return min(max(number, 1), MAX_PAGE)
 
 
 # --------------------------------------------------------------------------- reading

@@ -23,21 +23,13 @@ from marketplace.accounts.company_forms import (
 from marketplace.accounts.models import CompanyKind
 from marketplace.accounts.permissions import can_manage_company, can_see_contact, organizer_required
 from marketplace.errors import ValidationFailed
+from marketplace.errors import show_on_form as _attach_error
 from marketplace.i18n import _
 from marketplace.urls import safe_next_url
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("companies", __name__)
-
-
-def _attach_error(form, error: ValidationFailed) -> None:
-    """Show a service's refusal next to the field it concerns (or above the form)."""
-    field = form._fields.get(error.field or "")
-    if field is not None:
-        field.errors = list(field.errors) + [str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
 
 
 def _form_data(form) -> dict:

@@ -26,20 +26,12 @@ from marketplace.accounts.forms import (
 )
 from marketplace.accounts.permissions import company_admin_required
 from marketplace.errors import ValidationFailed
+from marketplace.errors import show_on_form as _show_error
 from marketplace.extensions import limiter
 from marketplace.i18n import _, ngettext
 from marketplace.urls import safe_next_url
 
 logger = logging.getLogger(__name__)
-
-
-def _show_error(form, error: ValidationFailed) -> None:
-    """Attach a service's error to the field it names, or to the form as a whole."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
 
 
 def _me():

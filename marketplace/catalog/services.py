@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import Company, CompanyKind, Role, User, Verification
 from marketplace.catalog import images
 from marketplace.catalog.models import Certification, PriceTier, Product, ProductImage, ProductStatus
@@ -21,6 +20,7 @@ from marketplace.database import utcnow
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _l
+from marketplace.inputs import page_number
 
 logger = logging.getLogger(__name__)
 

@@ -34,6 +34,7 @@ from marketplace.catalog.forms import (
 )
 from marketplace.catalog.models import CccStatus, ProductStatus
 from marketplace.errors import ValidationFailed
+from marketplace.errors import show_on_form as _attach_error
 from marketplace.i18n import _, current_locale_code, format_date, ngettext
 from marketplace.urls import safe_next_url
 
@@ -132,15 +133,6 @@ def media_url(name: str) -> str:
 def _catalog_page_values():
     # the functions above are app-wide template globals, so the catalog macros work on any page
     return {"ProductStatus": ProductStatus, "max_images": images.MAX_IMAGES_PER_PRODUCT}
-
-
-def _attach_error(form, error: ValidationFailed) -> None:
-    """Show a service's refusal next to the field it concerns (or above the form)."""
-    field = form._fields.get(error.field or "")
-    if field is not None:
-        field.errors = list(field.errors) + [str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
 
 
 # --------------------------------------------------------------------------- the exporter's catalog

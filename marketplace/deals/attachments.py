@@ -1,7 +1,8 @@
 """Message attachments: check an upload by its content (magic bytes), store it under a random name.
 
 Owns: the files under ``UPLOAD_DIR/deals``. The user's file name and declared type are never
-trusted: the type comes from the first bytes, the stored name is random.
+trusted: the type comes from the first bytes, the stored name is random, and the name shown is
+cleaned of folders, control characters and bidi overrides.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from marketplace.errors import ValidationFailed
 from marketplace.i18n import _l
+from marketplace.inputs import clean_text
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 #: stored names: 32 hex digits and one of our extensions (nothing else is ever served)
@@ -65,9 +67,10 @@ def detect_type(data: bytes) -> tuple[str, str] | None:
 
 
 def clean_original_name(filename: str | None) -> str:
-    """The user's file name without any folder, control characters or excess length."""
+    """The user's file name without any folder, control or bidi-override characters, quotes or excess length."""
     name = re.split(r"[\\/]", filename or "")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f\"]", "", name).strip() or "attachment"
+    # every control character (tab and newline too) and U+202E & co., which make "invoice\u202efdp.exe" read as a PDF
+    name = clean_text(re.sub(r"[\x00-\x1f\"]", "", name)).strip() or "attachment"
     return name[-120:]
 
 

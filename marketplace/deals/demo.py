@@ -15,9 +15,9 @@ from marketplace.accounts.models import Company, User
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.database import utcnow
 from marketplace.deals.models import OrderIntent, OrderIntentEvent
-from marketplace.deals.services import today_in_china
 from marketplace.deals.states import Action, IntentState, Party, find_rule
 from marketplace.extensions import db
+from marketplace.i18n import today_in_china
 
 B, E, SYS = Party.BUYER, Party.EXPORTER, Party.SYSTEM
 #: the path to each final state: (action, party, note)

@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import Company, CompanyKind, User
 from marketplace.catalog.models import Product
 from marketplace.catalog.rows import MAX_PRICE_FEN
@@ -41,6 +40,7 @@ from marketplace.deals.states import (
 from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _, _l, lazy_money, lazy_number, today_in_china
+from marketplace.inputs import page_number
 from marketplace.notifications.services import notify_company
 
 logger = logging.getLogger(__name__)

@@ -23,6 +23,7 @@ from marketplace.deals.forms import (
 )
 from marketplace.deals.states import STATE_COLOURS, Action, IntentState, Party
 from marketplace.errors import Conflict, ValidationFailed
+from marketplace.errors import show_on_form as _attach_error
 from marketplace.i18n import _
 from marketplace.inputs import query_id
 from marketplace.spreadsheets import MIMETYPES
@@ -40,14 +41,6 @@ def _deal_values():
 def intent_offer(product) -> str | None:
     """For the product page: 'start' (the button), 'verify_first', or None (``services.intent_offer``)."""
     return services.intent_offer(current_user, product)
-
-
-def _attach_error(form, error: ValidationFailed) -> None:
-    field = form._fields.get(error.field or "")
-    if field is not None:
-        field.errors = list(field.errors) + [str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
 
 
 # --------------------------------------------------------------------------- starting

@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 
-from marketplace.accounts.company_services import page_number
 from marketplace.accounts.models import User
 from marketplace.database import utcnow
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.i18n import SUPPORTED_LOCALES, _l, encode_message, render_message
+from marketplace.inputs import page_number
 from marketplace.mail import queue_email
 from marketplace.notifications.models import KIND_MAX, LINK_MAX, SUBJECT_MAX, Notification
 from marketplace.urls import public_base_url, safe_next_url
