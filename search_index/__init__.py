@@ -2,7 +2,8 @@
 
 The interface is small on purpose (a second engine could stand behind it):
 
-- ``IndexKind`` (``PRODUCTS``): a kind's record, schema and ``to_document`` (``schemas``);
+- ``IndexKind`` (``PRODUCTS``, ``REQUESTS``): a kind's record, schema, ``to_document``, columns,
+  filters, facets and sorts (``schemas``, ``requests``); ``KINDS`` maps names to kinds;
 - ``SearchIndex(root, kind=…)`` / ``ProductIndex(root)``: ``apply``, ``rebuild``, ``search``,
   ``check``, ``optimize``, ``status`` (``engine``);
 - ``SearchQuery``, ``Filters``, ``SearchResults``, ``Hit``: a search and its answer;
@@ -25,9 +26,11 @@ from search_index.engine import (  # noqa: E402
     SearchQuery,
     SearchResults,
 )
+from search_index.requests import REQUESTS, RequestRecord, request_to_document  # noqa: E402
 from search_index.schemas import KINDS, PRODUCTS, IndexKind, ProductRecord, to_document  # noqa: E402
 
 __all__ = [
     "FACET_FIELDS", "KINDS", "PRODUCTS", "SORTS", "Filters", "Hit", "IndexBusy", "IndexKind", "ProductIndex",
-    "ProductRecord", "SearchIndex", "SearchQuery", "SearchResults", "to_document",
+    "ProductRecord", "REQUESTS", "RequestRecord", "SearchIndex", "SearchQuery", "SearchResults", "request_to_document",
+    "to_document",
 ]

@@ -3,8 +3,8 @@
 Owns: the one description of what is indexed. A kind of object is a *record* (a plain frozen
 dataclass the application fills from its database rows), a Whoosh ``Schema`` and a pure
 ``to_document(record)``; live indexing and rebuild both go through that function, so they
-cannot disagree. Adding procurement requests later is a new record, a new schema and a new
-``to_document``: nothing else here changes.
+cannot disagree. Each kind is an ``IndexKind`` (products here; procurement requests in
+``search_index.requests``) declaring its columns, filters, facets and sorts.
 
 Design notes (measured, see docs/architecture.md): matching runs over one ``TEXT`` field
 without positions (one posting list per term, the cheapest thing Whoosh can intersect);
@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from dataclasses import fields as fields_of
-from datetime import datetime
+from datetime import date, datetime
 
 from whoosh import columns, fields, formats
 
@@ -66,9 +66,12 @@ COMPANY = "company"
 COMPANY_NAME = "company_name"
 #: hash of the record: ``index check`` compares it with the database's
 FINGERPRINT = "fingerprint"
+#: requests: quantity asked for (column; range filter, sort)
+QUANTITY = "quantity"
+#: requests: last day quotes are taken, as the integer YYYYMMDD (column; range filter, sort)
+DEADLINE = "deadline"
 
-#: the column fields the engine loads into arrays, and whether each holds text or integers
-#: (every kind's schema uses these names; a kind without a value stores the default)
+#: the product kind's column fields the engine loads into arrays, and whether each holds text or integers
 COLUMN_FIELDS = {
     ID: int, SKU_KEY: str, CATEGORY: str, HS: str, PROVINCE: str, CITY: str, CERTS: str,
     PRICE: int, MOQ: int, TARIFF_HIT: int, DOMESTIC_READY: int, VERIFIED: int, PUBLISHED: int, COMPANY: int,
@@ -91,6 +94,11 @@ def _stored_column(column) -> fields.COLUMN:
     field = fields.COLUMN(column)
     field.stored = True
     return field
+
+
+def date_key(value: date | None) -> int:
+    """A date as the integer YYYYMMDD (0 for none): how deadlines are stored and compared."""
+    return value.year * 10000 + value.month * 100 + value.day if value else 0
 
 
 def sku_key(sku: str | None) -> str:
@@ -226,22 +234,68 @@ def to_document(record: ProductRecord) -> dict:
 
 # ---------------------------------------------------------------------------- kinds
 
+#: the sorts a product search offers
+PRODUCT_SORTS = ("relevance", "price_asc", "price_desc", "newest")
+#: the filters (``engine.Filters`` attributes) a product search takes
+PRODUCT_FILTERS = frozenset({
+    "category", "hs_prefix", "province", "city", "certification", "price_min_fen", "price_max_fen", "moq_max",
+    "tariff_hit", "domestic_ready", "verified", "company_id",
+})
+#: the facets a product search counts ("hs_chapter" is derived from ``HS``)
+PRODUCT_FACETS = (CATEGORY, "hs_chapter", PROVINCE, CERTS, TARIFF_HIT, DOMESTIC_READY, VERIFIED, COMPANY)
+
+
+def schema_version(schema: fields.Schema, revision: int = 1) -> str:
+    """A short fingerprint of a schema (field names, field and column types) and a manual revision.
+
+    An index built with another version is stale: ``flask index rebuild --if-missing`` rebuilds it.
+    """
+    parts = [str(revision)]
+    for name in sorted(schema.names()):
+        field_ = schema[name]
+        column = getattr(field_, "column_type", None)
+        fmt = getattr(field_, "format", None)
+        parts.append(f"{name}:{type(field_).__name__}:{type(column).__name__ if column else ''}:"
+                     f"{type(fmt).__name__ if fmt else ''}:{getattr(column, '_typecode', '')}")
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=6).hexdigest()
+
 
 @dataclass(frozen=True)
 class IndexKind:
     """One kind of indexed object: everything the engine needs to know about it.
 
-    A kind's schema uses the field names above (ID, TITLE, TEXT, the columns); a kind that has
-    no value for a column (a procurement request has no SKU) stores the column's default. Adding
-    procurement requests is a ``RequestRecord``, a ``request_schema()``, a ``request_to_document()``
-    and one more ``IndexKind`` here; the engine, the drain and the commands take the kind.
+    A kind declares its record type, its Whoosh schema, its pure ``to_document``, the column fields
+    the engine loads into arrays (name → ``int`` or ``str``), the filters it takes (``Filters``
+    attribute names), the facets it counts and the sorts it offers. Every kind's schema has ``ID``,
+    ``TITLE``, ``TEXT``, ``COMPANY_NAME`` and ``FINGERPRINT``; the engine, the drain and the commands
+    take the kind.
     """
 
     name: str
     schema: Callable[[], fields.Schema]
     to_document: Callable[[object], dict]
     record_type: type
+    columns: dict = field(default_factory=dict, hash=False, compare=False)
+    filters: frozenset = frozenset()
+    facets: tuple = ()
+    sorts: tuple = ("relevance", "newest")
+    #: bump when ``to_document`` changes what it writes without changing the schema
+    revision: int = 1
+
+    @property
+    def version(self) -> str:
+        """The schema version an index of this kind is built with."""
+        return schema_version(self.schema(), self.revision)
 
 
-PRODUCTS = IndexKind(name="products", schema=product_schema, to_document=to_document, record_type=ProductRecord)
+PRODUCTS = IndexKind(
+    name="products", schema=product_schema, to_document=to_document, record_type=ProductRecord,
+    columns=COLUMN_FIELDS, filters=PRODUCT_FILTERS, facets=PRODUCT_FACETS, sorts=PRODUCT_SORTS,
+)
 KINDS = {PRODUCTS.name: PRODUCTS}
+
+
+def register_kind(kind: IndexKind) -> IndexKind:
+    """Add a kind to ``KINDS`` (idempotent by name)."""
+    KINDS[kind.name] = kind
+    return kind

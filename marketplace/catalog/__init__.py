@@ -9,5 +9,5 @@ from flask import Blueprint
 bp = Blueprint("catalog", __name__)
 import_bp = Blueprint("catalog_import", __name__)
 
-from marketplace.catalog import views  # noqa: E402,F401
+from marketplace.catalog import search_kind, views  # noqa: E402,F401  (search_kind: the product index kind)
 from marketplace.catalog.imports import views as import_views  # noqa: E402,F401

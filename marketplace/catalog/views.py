@@ -284,15 +284,11 @@ def product_page(product_id: int):
 def storefront(company_id: int):
     """A verified exporter's published products."""
     company, page = services.get_storefront(current_user, company_id, page=request.args.get("page", 1))
+    if (request.args.get("q") or "").strip():  # a search within this exporter's products: the search pages' job
+        return redirect(url_for("search.storefront", company_id=company.id, q=request.args.get("q"),
+                                page=request.args.get("page")))
     is_owner = current_user.is_authenticated and current_user.company_id == company.id
-    found = None
-    if (request.args.get("q") or "").strip():  # a search within this exporter's products
-        from marketplace.search import services as search_services
-
-        params, errors = search_services.parse_params({"q": request.args.get("q"), "page": request.args.get("page")})
-        found = search_services.search_storefront(company, params)
-        found.errors[:0] = errors
-    return render_template("catalog/storefront.html", company=company, page=page, is_owner=is_owner, found=found)
+    return render_template("catalog/storefront.html", company=company, page=page, is_owner=is_owner, found=None)
 
 
 @bp.get("/catalog/hs.json")

@@ -1,4 +1,4 @@
-"""``flask index rebuild|check|worker|optimize|status`` and ``flask search products``.
+"""``flask index rebuild|check|worker|optimize|status [--kind …]`` and ``flask search products|requests``.
 
 ``flask search products`` takes the search page's path (``services.parse_params`` then
 ``services.search_products``): the same checks, messages and results. Problems go to stderr
@@ -20,45 +20,73 @@ def index():
     """The search index: rebuild, check, drain (worker), optimize, status."""
 
 
+def _kind_option(function):
+    """``--kind products|requests`` (every registered kind when left out)."""
+    from search_index import KINDS
+
+    return click.option("--kind", type=click.Choice(sorted(KINDS)), default=None,
+                        help="One kind of index (default: every kind).")(function)
+
+
+def _kinds(kind: str | None) -> list[str]:
+    from marketplace.search import kinds
+
+    return [kind] if kind else kinds.names()
+
+
 @index.command("rebuild")
-@click.option("--if-missing", is_flag=True, help="Only build when there is no index yet (used by `make run`).")
+@click.option("--if-missing", is_flag=True,
+              help="Only build a kind with no index yet, or one built with another schema (used by `make run`).")
+@_kind_option
 @with_appcontext
-def rebuild_command(if_missing: bool):
+def rebuild_command(if_missing: bool, kind: str | None):
     """Build a fresh index from the database and swap it in (searches keep working meanwhile)."""
-    from marketplace.search import sync
+    from marketplace.search import kinds, sync
 
-    index = sync.get_index()
-    if if_missing and index.status()["doc_count"]:
-        click.echo("index present; nothing to do (`flask index check` finds drift)")
-        return
-    started = time.perf_counter()
+    for name in _kinds(kind):
+        index = sync.get_index(name)
+        noun = kinds.get(name).noun
+        if if_missing and index.status()["doc_count"] and not index.is_stale():
+            click.echo(f"{name}: index present; nothing to do (`flask index check` finds drift)")
+            continue
+        if if_missing and index.is_stale():
+            click.echo(f"{name}: index built with schema {index.schema_version() or 'unknown'}, "
+                       f"this code uses {index.kind.version}: rebuilding", err=True)
+        started = time.perf_counter()
 
-    def progress(count: int) -> None:
-        click.echo(f"  {count} products indexed…", err=True)
+        def progress(count: int, noun=noun) -> None:
+            click.echo(f"  {count} {noun} indexed…", err=True)
 
-    stats = sync.rebuild(index, progress=progress)
-    click.echo(f"rebuilt: {stats['docs']} products in {time.perf_counter() - started:.1f} s → {stats['path']}")
+        stats = sync.rebuild(index, progress=progress)
+        click.echo(f"{name}: rebuilt: {stats['docs']} {noun} in {time.perf_counter() - started:.1f} s → {stats['path']}")
 
 
 @index.command("check")
-@click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the drift as JSON (an object per kind).")
+@_kind_option
 @with_appcontext
-def check_command(as_json: bool):
+def check_command(as_json: bool, kind: str | None):
     """List drift between database and index; exit 1 when there is any."""
-    from marketplace.search import sync
+    from marketplace.search import kinds, sync
 
-    drift = sync.check()
+    drifts = {name: sync.check(kind=name) for name in _kinds(kind)}
+    drifted = False
+    for name, drift in drifts.items():
+        if not as_json:
+            click.echo(f"{name}: database: {drift['expected']} public {kinds.get(name).noun}; "
+                       f"index: {drift['indexed']} documents")
+            for part in ("missing", "extra", "stale"):
+                ids = drift[part]
+                if ids:
+                    shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
+                    click.echo(f"{part}: {len(ids)} ({shown})")
+        if drift["missing"] or drift["extra"] or drift["stale"]:
+            drifted = True
+            click.echo(f"the {name} index has drifted from the database: run `flask index rebuild --kind {name}`",
+                       err=True)
     if as_json:
-        click.echo(json.dumps(drift, ensure_ascii=False))
-    else:
-        click.echo(f"database: {drift['expected']} public products; index: {drift['indexed']} documents")
-        for name in ("missing", "extra", "stale"):
-            ids = drift[name]
-            if ids:
-                shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
-                click.echo(f"{name}: {len(ids)} ({shown})")
-    if drift["missing"] or drift["extra"] or drift["stale"]:
-        click.echo("the index has drifted from the database: run `flask index rebuild`", err=True)
+        click.echo(json.dumps(drifts[kind] if kind else drifts, ensure_ascii=False))
+    if drifted:
         sys.exit(1)
     if not as_json:
         click.echo("in step")
@@ -93,32 +121,39 @@ def optimize_command():
     from marketplace.search import sync
 
     started = time.perf_counter()
-    if not sync.get_index().optimize():
+    if not all(sync.get_index(name).optimize() for name in _kinds(None)):
         click.echo("the index writer lock stayed busy; try again", err=True)
         sys.exit(1)
     click.echo(f"optimized in {time.perf_counter() - started:.1f} s")
 
 
 @index.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON (an object per kind).")
+@_kind_option
 @with_appcontext
-def status_command(as_json: bool):
-    """Documents, segments, size, cursor and pending changes."""
+def status_command(as_json: bool, kind: str | None):
+    """Documents, segments, size, schema, cursor and pending changes of each kind's index."""
     from marketplace.search import sync
 
-    info = sync.status()
+    infos = {name: sync.status(kind=name) for name in _kinds(kind)}
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
+        click.echo(json.dumps(infos[kind] if kind else infos, ensure_ascii=False))
         return
-    click.echo(f"path:            {info['path']}")
-    click.echo(f"documents:       {info['doc_count']} ({info['deleted']} deleted, awaiting merge)")
-    click.echo(f"segments:        {info['segments']}")
-    click.echo(f"size:            {info['size_bytes'] / 1e6:.1f} MB")
-    click.echo(f"cursor:          {info['cursor']}")
-    click.echo(f"pending changes: {info['pending_changes']}")
-    click.echo(f"log rows:        {info['log_rows']}")
-    click.echo(f"writer lock:     {'held' if info['locked'] else 'free'}")
-    for replica in info["replicas"]:
+    for name, info in infos.items():
+        schema = info["schema_version"] or "unknown"
+        stale = "" if schema == info["current_version"] else \
+            f" (stale: this code uses {info['current_version']}; run `flask index rebuild --kind {name}`)"
+        click.echo(f"[{name}]")
+        click.echo(f"path:            {info['path']}")
+        click.echo(f"schema:          {schema}{stale}")
+        click.echo(f"documents:       {info['doc_count']} ({info['deleted']} deleted, awaiting merge)")
+        click.echo(f"segments:        {info['segments']}")
+        click.echo(f"size:            {info['size_bytes'] / 1e6:.1f} MB")
+        click.echo(f"cursor:          {info['cursor']}")
+        click.echo(f"pending changes: {info['pending_changes']}")
+        click.echo(f"log rows:        {info['log_rows']}")
+        click.echo(f"writer lock:     {'held' if info['locked'] else 'free'}")
+    for replica in next(iter(infos.values()))["replicas"]:
         click.echo(f"replica:         {replica['name']} at {replica['cursor']} ({replica['updated_at']})")
 
 
@@ -177,5 +212,51 @@ def search_products_command(query, category, hs, province, city, cert, price_min
             price_text = f"¥{Decimal(price) / 100:,.2f}" if price is not None else "-"
             click.echo(f"{product.id:>7}  {item.score:7.2f}  {product.sku:<16}  {price_text:>12}  "
                        f"{product.title_zh}  [{product.company.name_zh}]")
+    if errors:
+        sys.exit(2)
+
+
+@search.command("requests")
+@click.argument("query", required=False, default="")
+@click.option("--category", help="Category code (e.g. small_appliances).")
+@click.option("--hs", help="HS code prefix (e.g. 85 or 8516).")
+@click.option("--province", help="GB/T 2260 code of the delivery province (e.g. 330000).")
+@click.option("--cert", help="Required certification code (e.g. CCC).")
+@click.option("--qty-min", help="Smallest quantity asked for.")
+@click.option("--qty-max", help="Largest quantity asked for.")
+@click.option("--due-by", help="Only requests whose quotes are due by this day (YYYY-MM-DD).")
+@click.option("--sort", default="relevance", show_default=True, help="relevance, newest, deadline or quantity.")
+@click.option("--page", default="1", show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Results per page.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object with total and results.")
+@with_appcontext
+def search_requests_command(query, category, hs, province, cert, qty_min, qty_max, due_by, sort, page, limit,
+                            as_json):
+    """Search open public procurement requests, as exporters see them on the request board."""
+    from dataclasses import replace
+
+    from marketplace.i18n import today_in_china
+    from marketplace.search.services import parse_request_params
+    from marketplace.sourcing.queries import board_as_dict, search_board
+
+    args = {"q": query, "category": category, "hs": hs, "province": province, "cert": cert, "qty_min": qty_min,
+            "qty_max": qty_max, "due_by": due_by, "sort": sort, "page": page}
+    params, errors = parse_request_params(args, today_in_china())
+    params = replace(params, per_page=limit)
+    for error in errors:
+        click.echo(f"error: {error}", err=True)
+    found = search_board(None, params, errors)
+    if as_json:
+        click.echo(json.dumps(board_as_dict(found), ensure_ascii=False))
+    else:
+        for notice in found.notices:
+            click.echo(f"note: {notice}", err=True)
+        if found.suggestion:
+            click.echo(f"did you mean: {found.suggestion}", err=True)
+        click.echo(f"{found.total} requests (page {found.page} of {found.pages})")
+        for item in found.items:
+            req = item.request
+            click.echo(f"{req.id:>7}  {req.quantity:>10} {req.unit:<4}  {req.deadline.isoformat()}  "
+                       f"{req.title}  [{req.buyer_company.name_zh}]")
     if errors:
         sys.exit(2)

@@ -18,6 +18,8 @@ from marketplace.extensions import db
 #: kinds of change rows: a product changed, or a company (all its products' documents) changed
 KIND_PRODUCT = "product"
 KIND_COMPANY = "company"
+#: a procurement request changed
+KIND_REQUEST = "request"
 
 
 class IndexChange(db.Model):

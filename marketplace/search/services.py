@@ -9,6 +9,7 @@ names match first, then by how many of their products match).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -47,6 +48,13 @@ SORT_LABELS = {
     "price_asc": _l("Price: low to high"),
     "price_desc": _l("Price: high to low"),
     "newest": _l("Newest"),
+}
+#: the request board's sorts
+REQUEST_SORT_LABELS = {
+    "relevance": _l("Best match"),
+    "newest": _l("Newest"),
+    "deadline": _l("Deadline: soonest first"),
+    "quantity": _l("Quantity: largest first"),
 }
 #: the most a price filter may say, in yuan (a typo guard, not a business rule)
 MAX_PRICE_YUAN = Decimal("100000000")
@@ -176,13 +184,8 @@ def _flag(raw) -> bool | None:
     return True if (raw or "").strip().lower() in {"1", "true", "yes", "on", "y"} else None
 
 
-def parse_params(args) -> tuple[SearchParams, list[str]]:
-    """Check search parameters from a query string (or the command line's options).
-
-    Bad values are dropped with a message each; the rest of the search still runs.
-    """
-    errors: list[str] = []
-    text = (args.get("q") or "").strip()
+def _place_and_kind(args, errors: list[str]) -> dict:
+    """The filters both products and requests take: category, HS prefix, province, city, certification."""
     category = (args.get("category") or "").strip() or None
     if category and category not in CATEGORY_BY_CODE:
         errors.append(_("Unknown category."))
@@ -202,14 +205,12 @@ def parse_params(args) -> tuple[SearchParams, list[str]]:
     if cert and cert not in CERTIFICATION_CODES:
         errors.append(_("Unknown certification."))
         cert = None
-    price_min = _yuan_to_fen(args.get("price_min"), _("Lowest price"), errors)
-    price_max = _yuan_to_fen(args.get("price_max"), _("Highest price"), errors)
-    if price_min is not None and price_max is not None and price_min > price_max:
-        errors.append(_("The lowest price is above the highest price; the price range was not applied."))
-        price_min = price_max = None
-    moq_max = _whole(args.get("quantity"), _("Quantity"), errors)
+    return {"category": category, "hs_prefix": hs_prefix, "province": province, "city": city, "certification": cert}
+
+
+def _page_and_sort(args, sort_labels: dict, errors: list[str]) -> tuple[int, str]:
     sort = (args.get("sort") or "relevance").strip()
-    if sort not in SORT_LABELS:
+    if sort not in sort_labels:
         errors.append(_("Unknown sort order; sorted by best match."))
         sort = "relevance"
     raw_page = (args.get("page") or "").strip()
@@ -219,13 +220,78 @@ def parse_params(args) -> tuple[SearchParams, list[str]]:
             page = min(int(raw_page), MAX_PAGE)  # past the last page the engine shows the last one
         else:
             errors.append(_("Pages are numbered from 1; showing the first page."))
+    return page, sort
+
+
+def parse_params(args) -> tuple[SearchParams, list[str]]:
+    """Check search parameters from a query string (or the command line's options).
+
+    Bad values are dropped with a message each; the rest of the search still runs.
+    """
+    errors: list[str] = []
+    text = (args.get("q") or "").strip()
+    common = _place_and_kind(args, errors)
+    price_min = _yuan_to_fen(args.get("price_min"), _("Lowest price"), errors)
+    price_max = _yuan_to_fen(args.get("price_max"), _("Highest price"), errors)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        errors.append(_("The lowest price is above the highest price; the price range was not applied."))
+        price_min = price_max = None
+    moq_max = _whole(args.get("quantity"), _("Quantity"), errors)
+    page, sort = _page_and_sort(args, SORT_LABELS, errors)
     filters = Filters(
-        category=category, hs_prefix=hs_prefix, province=province, city=city, certification=cert,
+        **common,
         price_min_fen=price_min, price_max_fen=price_max, moq_max=moq_max,
         tariff_hit=_flag(args.get("tariff_hit")), domestic_ready=_flag(args.get("domestic_ready")),
         verified=_flag(args.get("verified")), company_id=None,
     )
     return SearchParams(text=text, filters=filters, sort=sort, page=page), errors
+
+
+def parse_request_params(args, today: date) -> tuple[SearchParams, list[str]]:
+    """Check the request board's parameters (words, category, HS, province, certification, quantity range,
+    "quotes due by", sort, page); every search keeps only requests whose deadline is ``today`` or later."""
+    errors: list[str] = []
+    text = (args.get("q") or "").strip()
+    common = _place_and_kind(args, errors)
+    quantity_min = _whole(args.get("qty_min"), _("Smallest quantity"), errors)
+    quantity_max = _whole(args.get("qty_max"), _("Largest quantity"), errors)
+    if quantity_min is not None and quantity_max is not None and quantity_min > quantity_max:
+        errors.append(_("The smallest quantity is above the largest; the quantity range was not applied."))
+        quantity_min = quantity_max = None
+    due_by = None
+    raw_due = (args.get("due_by") or "").strip()
+    if raw_due:
+        try:
+            due_by = date.fromisoformat(raw_due)
+        except ValueError:
+            errors.append(_("The deadline must be a date like 2026-12-31."))
+        else:
+            if due_by < today:
+                errors.append(_("That day has passed: choose today or a later day."))
+                due_by = None
+    page, sort = _page_and_sort(args, REQUEST_SORT_LABELS, errors)
+    filters = Filters(**common, quantity_min=quantity_min, quantity_max=quantity_max, deadline_from=today,
+                      deadline_to=due_by)
+    return SearchParams(text=text, filters=filters, sort=sort, page=page), errors
+
+
+def search_requests_index(params: SearchParams, facets: bool = True) -> tuple[SearchResults, dict, list[str]]:
+    """Run a search of the public request index: (results, labelled facets, notices in the viewer's language)."""
+    results = get_index("requests").search(params.query(facets=facets))
+    return results, _label_facets(results.facets), _notices(results)
+
+
+def highlighted(text: str | None, terms: frozenset, maxchars: int | None = None) -> Markup | None:
+    """``text`` with the matched words marked (safe HTML), cut to ``maxchars`` when given; None for no text."""
+    if not text:
+        return None
+    if terms:
+        marked = highlight(text, set(terms), maxchars=maxchars) if maxchars else highlight(text, set(terms))
+        if marked:
+            return Markup(marked)  # noqa: S704 - highlight() escapes all but its <mark> tags
+    if maxchars and len(text) > maxchars:
+        text = text[:maxchars] + "…"
+    return Markup.escape(text)
 
 
 # ----------------------------------------------------------------------------- products

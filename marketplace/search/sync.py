@@ -2,12 +2,12 @@
 
 Owns:
 - recording changes: a SQLAlchemy ``after_flush`` listener writes an ``index_changes`` row for
-  every product, price tier, certification, company, tag or tariff exposure that changed, in
-  the same transaction (on PostgreSQL under a transaction-scoped advisory lock, so ids are
+  every object a registered kind (``kinds``) says touches its index, in the same transaction (on PostgreSQL under a transaction-scoped advisory lock, so ids are
   handed out in commit order and no drain can pass over a row that commits later);
-- ``product_record()``: a database product → the ``ProductRecord`` the index stores;
+- one index per registered kind (``kinds``: catalog registers products, sourcing requests), all fed
+  by the one change log, each with its own cursor;
 - ``drain()``: apply every change past the replica's cursor, in batches, one writer at a
-  time, re-reading the products' current state; idempotent, so a crash replays a batch and
+  time, re-reading the objects' current state; idempotent, so a crash replays a batch and
   never skips one; loops until a fresh read finds nothing new, so a change whose own drain
   found the lock busy is applied by the holder after it releases the lock;
 - the in-process drain after each commit (``SEARCH_DRAIN=inline``, the embedded default) —
@@ -21,26 +21,20 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import event
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from marketplace.accounts.models import Company, CompanyTag, TariffExposure
-from marketplace.catalog import hs
-from marketplace.catalog.categories import CATEGORY_BY_CODE
-from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product
-from marketplace.catalog.services import is_publicly_visible, public_products_query
 from marketplace.database import reading_only, utcnow
 from marketplace.extensions import db
-from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT, IndexChange, IndexReplica
-from search_index import PRODUCTS, IndexBusy, ProductIndex, ProductRecord
+from marketplace.search import kinds
+from marketplace.search.models import IndexChange, IndexReplica
+from search_index import IndexBusy, SearchIndex
 
 logger = logging.getLogger(__name__)
 
@@ -65,26 +59,31 @@ _local = threading.local()
 # ----------------------------------------------------------------------------- the index of this process
 
 
-def get_index() -> ProductIndex:
-    """This process's index for the current app (opened once, reused by every request)."""
+def get_index(kind: str = "products") -> SearchIndex:
+    """This process's index of ``kind`` for the current app (opened once, reused by every request)."""
     app = current_app._get_current_object()
-    index = app.extensions.get("search_index")
+    indexes = app.extensions.setdefault("search_indexes", {})
+    index = indexes.get(kind)
     if index is None:
-        index = ProductIndex(index_root(app))
-        app.extensions["search_index"] = index
+        index = SearchIndex(index_root(app, kind), kind=kinds.get(kind).index_kind)
+        indexes[kind] = index
     return index
 
 
-def index_root(app=None) -> str:
-    """Where the product index lives: one directory per kind under ``SEARCH_INDEX_DIR``."""
+def index_root(app=None, kind: str = "products") -> str:
+    """Where the index of ``kind`` lives: one directory per kind under ``SEARCH_INDEX_DIR``."""
     app = app or current_app
-    return os.path.join(app.config["SEARCH_INDEX_DIR"], PRODUCTS.name)
+    return os.path.join(app.config["SEARCH_INDEX_DIR"], kind)
 
 
-def replica_name(app=None) -> str:
-    """This replica's name in ``index_replicas``: host and index directory."""
+def replica_name(app=None, kind: str = "products") -> str:
+    """This replica's name in ``index_replicas``: host and index directory (one per kind)."""
     app = app or current_app
-    return f"{socket.gethostname()}:{os.path.abspath(index_root(app))}"[:300]
+    return f"{socket.gethostname()}:{os.path.abspath(index_root(app, kind))}"[:300]
+
+
+def _kind_names(kind: str | None) -> list[str]:
+    return [kind] if kind else kinds.names()
 
 
 # ----------------------------------------------------------------------------- recording changes
@@ -100,39 +99,8 @@ def _changed_keys(session) -> set[tuple[str, int]]:
     keys: set[tuple[str, int]] = set()
     for change, objects in (("new", session.new), ("dirty", session.dirty), ("deleted", session.deleted)):
         for obj in objects:
-            key = _change_key(session, obj, change)
-            if key is not None and key[1] is not None:
-                keys.add(key)
+            keys.update(kinds.change_keys(session, obj, change))
     return keys
-
-
-def _change_key(session, obj, change: str) -> tuple[str, int | None] | None:
-    """The index change an object's flush means (``change``: new, dirty or deleted), or None."""
-    if isinstance(obj, Product):
-        if change == "dirty" and not session.is_modified(obj, include_collections=False):
-            return None
-        return KIND_PRODUCT, obj.id
-    if isinstance(obj, (PriceTier, Certification)):
-        product_id = obj.product_id or (obj.product.id if obj.product is not None else None)
-        return (KIND_PRODUCT, product_id) if product_id else None
-    if isinstance(obj, Company):
-        if change == "new":
-            return None  # a new company has no products yet
-        if change == "dirty" and not _indexed_company_change(obj):
-            return None
-        return KIND_COMPANY, obj.id
-    if isinstance(obj, (CompanyTag, TariffExposure)) and obj.company_id:
-        return KIND_COMPANY, obj.company_id
-    return None
-
-
-#: company attributes that appear in its products' documents
-_COMPANY_INDEXED = ("name_zh", "name_en", "province_code", "city_code", "verification")
-
-
-def _indexed_company_change(company: Company) -> bool:
-    state = sa.inspect(company)
-    return any(state.attrs[name].history.has_changes() for name in _COMPANY_INDEXED)
 
 
 def _after_flush(session, _context) -> None:
@@ -181,105 +149,6 @@ def register_listeners() -> None:
         event.listen(FlaskSession, "after_soft_rollback", lambda session, _tx: _after_rollback(session))
 
 
-# ----------------------------------------------------------------------------- records
-
-
-def _labels(code: str) -> tuple[str, ...]:
-    category = CATEGORY_BY_CODE.get(code)
-    if category is None:
-        return ()
-    names = []
-    for locale in current_app.config.get("LANGUAGES", ["zh_CN", "en"]):
-        with force_locale(locale):
-            names.append(str(category.label))
-    return tuple(dict.fromkeys(names))
-
-
-def _hs_names(code: str | None) -> tuple[str, ...]:
-    if not code:
-        return ()
-    names = []
-    for prefix in (code[:4], code[:2]):
-        entry = hs.lookup(prefix)
-        if entry is not None and entry.name_zh:
-            names.append(entry.name_zh)
-            break
-    return tuple(names)
-
-
-def product_record(product: Product, today: date | None = None, _labels_cache: dict | None = None) -> ProductRecord:
-    """The index's view of a public product."""
-    company = product.company
-    # the model's rules count expiry (today in China unless given): an expired CCC is no CCC
-    certs = {c.kind for c in product.valid_certifications(today)}
-    if product.ccc_status_on(today) is CccStatus.HELD:
-        certs.add("CCC")
-    labels_cache = _labels_cache if _labels_cache is not None else {}
-    if product.category not in labels_cache:
-        labels_cache[product.category] = _labels(product.category)
-    return ProductRecord(
-        id=product.id, sku=product.sku, company_id=company.id,
-        company_name=company.name_zh, company_name_en=company.name_en,
-        title_zh=product.title_zh, title_en=product.title_en,
-        description_zh=product.description_zh, description_en=product.description_en,
-        category=product.category, category_names=labels_cache[product.category],
-        hs_code=product.hs_code, hs_names=_hs_names(product.hs_code),
-        brand=product.brand, model=product.model,
-        specs=tuple((str(k), str(v)) for k, v in (product.specs or [])),
-        province=company.province_code, city=company.city_code,
-        certifications=tuple(sorted(certs)), price_fen=product.base_price_fen, moq=product.moq,
-        tariff_hit=bool(product.former_export_market or product.tariff_note or company.exposures),
-        domestic_ready=product.is_domestic_ready(today), verified=bool(company.tags),
-        published_at=product.published_at or product.created_at,
-    )
-
-
-def _load_products(session: Session, ids: Iterable[int]) -> list[Product]:
-    ids = list(ids)
-    products: list[Product] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        products.extend(session.scalars(
-            sa.select(Product).where(Product.id.in_(chunk)).options(
-                selectinload(Product.price_tiers), selectinload(Product.certifications),
-                selectinload(Product.company).selectinload(Company.tags),
-                selectinload(Product.company).selectinload(Company.exposures),
-            )
-        ))
-    return products
-
-
-def records_for(session: Session, product_ids: Iterable[int]) -> tuple[list[ProductRecord], list[int]]:
-    """(records of the public ones, ids of the rest) for the given product ids."""
-    wanted = set(product_ids)
-    labels_cache: dict = {}
-    records, found = [], set()
-    for product in _load_products(session, wanted):
-        found.add(product.id)
-        if is_publicly_visible(product):
-            records.append(product_record(product, _labels_cache=labels_cache))
-    public = {record.id for record in records}  # once: built per id, it made a 10,000-change drain quadratic
-    deletes = sorted(pid for pid in wanted if pid not in public)
-    return records, deletes
-
-
-def iter_public_records(session: Session, batch: int = 1000) -> Iterator[ProductRecord]:
-    """Every public product's record, in id order, read in batches (for rebuild and check)."""
-    labels_cache: dict = {}
-    last_id = 0
-    while True:
-        ids = session.scalars(
-            public_products_query().with_only_columns(Product.id)
-            .where(Product.id > last_id).order_by(Product.id).limit(batch)
-        ).all()
-        if not ids:
-            return
-        for product in sorted(_load_products(session, ids), key=lambda p: p.id):
-            yield product_record(product, _labels_cache=labels_cache)
-        session.expunge_all()
-        last_id = ids[-1]
-
-
 # ----------------------------------------------------------------------------- drain
 
 
@@ -293,26 +162,36 @@ class DrainResult:
     cursor: int = 0
 
 
-def _product_ids_for(session: Session, index: ProductIndex, changes: list[tuple[int, str, int]]) -> set[int]:
-    product_ids = {object_id for _id, kind, object_id in changes if kind == KIND_PRODUCT}
-    company_ids = {object_id for _id, kind, object_id in changes if kind == KIND_COMPANY}
-    if company_ids:
-        product_ids.update(session.scalars(sa.select(Product.id).where(Product.company_id.in_(company_ids))))
-        for company_id in company_ids:  # documents of products deleted with their company
-            product_ids.update(index.company_doc_ids(company_id))
-    return product_ids
+def drain(index: SearchIndex | None = None, timeout: float = 5.0, batch: int = DRAIN_BATCH,
+          max_batches: int | None = None, force_report: bool = False, kind: str | None = None) -> DrainResult:
+    """Apply every logged change past the cursor of ``index`` (or of each kind's index: ``kind``, or all).
+
+    With several indexes each reads the same log: ``applied``/``batches`` are the most any index did
+    (rows of the log), ``busy`` whether any stayed busy, ``cursor`` the lowest.
+    """
+    if index is not None:
+        return _drain(index, timeout, batch, max_batches, force_report)
+    total: DrainResult | None = None
+    for name in _kind_names(kind):
+        result = _drain(get_index(name), timeout, batch, max_batches, force_report)
+        if total is None:
+            total = result
+        else:
+            total = DrainResult(applied=max(total.applied, result.applied), batches=max(total.batches, result.batches),
+                                busy=total.busy or result.busy, cursor=min(total.cursor, result.cursor))
+    return total or DrainResult()
 
 
-def drain(index: ProductIndex | None = None, timeout: float = 5.0, batch: int = DRAIN_BATCH,
-          max_batches: int | None = None, force_report: bool = False) -> DrainResult:
-    """Apply every logged change past the index's cursor; return what was done.
+def _drain(index: SearchIndex, timeout: float, batch: int, max_batches: int | None,
+           force_report: bool) -> DrainResult:
+    """Apply every logged change past one index's cursor; return what was done.
 
     The first commit applies ``batch`` changes; while the log keeps filling them, later commits
     grow up to ``DRAIN_BATCH_MAX`` (or ``batch`` when larger). The replica's cursor is recorded in
     the database (and the log pruned) at most every ``REPORT_EVERY_S`` seconds per process, or
     always with ``force_report``.
     """
-    index = index or get_index()
+    kind = kinds.get(index.kind.name)
     result = DrainResult(cursor=index.cursor)
     size = batch
     _local.draining = True
@@ -327,7 +206,7 @@ def drain(index: ProductIndex | None = None, timeout: float = 5.0, batch: int = 
                     ).all()
                     if not changes:
                         break
-                    upserts, deletes = records_for(session, _product_ids_for(session, index, changes))
+                    upserts, deletes = kind.records_for(session, kind.object_ids(session, index, changes))
                     session.rollback()  # end the read before the (slower) index commit
                     held.apply(upserts, deletes, cursor=changes[-1][0])
                 result.applied += len(changes)
@@ -354,14 +233,14 @@ def drain(index: ProductIndex | None = None, timeout: float = 5.0, batch: int = 
     return result
 
 
-def _report_cursor(index: ProductIndex) -> None:
+def _report_cursor(index: SearchIndex) -> None:
     """Record this replica's cursor and prune log rows every replica has applied.
 
     Best effort: on SQLite it waits at most a quarter second for the write lock (a caller's own
     open write transaction, or a long import, must not stall a save); the next drain reports.
     """
     cursor = index.cursor
-    name = replica_name()
+    name = replica_name(kind=index.kind.name)
     with db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
@@ -378,6 +257,8 @@ def _report_cursor(index: ProductIndex) -> None:
                 # replicas silent for a week are gone (a removed host must not keep the log forever)
                 floor = session.scalar(sa.select(sa.func.min(IndexReplica.cursor)).where(
                     IndexReplica.updated_at >= utcnow() - timedelta(days=REPLICA_TTL_DAYS)))
+                # every kind's index of this process holds the log back too (one not yet reported included)
+                floor = min([floor or 0, *(get_index(name).cursor for name in kinds.names())])
                 if floor:
                     session.execute(sa.delete(IndexChange).where(IndexChange.id <= floor))
                 session.commit()
@@ -393,8 +274,8 @@ def _has_pending(cursor: int) -> bool:
         return session.scalar(sa.select(IndexChange.id).where(IndexChange.id > cursor).limit(1)) is not None
 
 
-def pending_changes(index: ProductIndex | None = None) -> int:
-    """Log rows this replica has not applied yet."""
+def pending_changes(index: SearchIndex | None = None) -> int:
+    """Log rows this replica (the products index unless ``index`` is given) has not applied yet."""
     index = index or get_index()
     with reading_only(), Session(db.engine) as session:
         return session.scalar(sa.select(sa.func.count()).select_from(IndexChange).where(IndexChange.id > index.cursor))
@@ -406,12 +287,11 @@ def latest_change_id(session: Session) -> int:
 
 
 def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, timeout: float = 10.0) -> None:
-    """Drain forever (``flask index worker``): the one writer of this host's replica in production."""
-    index = get_index()
-    logger.info("index worker draining into %s every %.2f s", index.root, poll_seconds)
+    """Drain forever (``flask index worker``): the one writer of this host's replicas (every kind) in production."""
+    logger.info("index worker draining %s every %.2f s", ", ".join(kinds.names()), poll_seconds)
     while stop is None or not stop.is_set():
         try:
-            drain(index, timeout=timeout, force_report=True)
+            drain(timeout=timeout, force_report=True)
         except Exception:
             logger.exception("drain failed; retrying")
             time.sleep(2)
@@ -421,13 +301,14 @@ def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, 
 # ----------------------------------------------------------------------------- rebuild and check
 
 
-def rebuild(index: ProductIndex | None = None, progress=None) -> dict:
-    """Build a new generation from the database and swap it in; changes logged meanwhile are replayed."""
-    index = index or get_index()
+def rebuild(index: SearchIndex | None = None, progress=None, kind: str = "products") -> dict:
+    """Build a new generation of one kind from the database and swap it in; changes logged meanwhile are replayed."""
+    index = index or get_index(kind)
+    app_kind = kinds.get(index.kind.name)
     with reading_only(), Session(db.engine) as session:
-        # the cursor is read before the products: anything logged later is replayed by the next drain
+        # the cursor is read before the objects: anything logged later is replayed by the next drain
         cursor = latest_change_id(session)
-        stats = index.rebuild(iter_public_records(session), cursor=cursor, progress=progress)
+        stats = index.rebuild(app_kind.iter_public_records(session), cursor=cursor, progress=progress)
     drain(index)
     try:
         _report_cursor(index)
@@ -436,22 +317,23 @@ def rebuild(index: ProductIndex | None = None, progress=None) -> dict:
     return stats
 
 
-def expected_fingerprints() -> dict[int, str]:
-    """id → fingerprint of every public product, from the database."""
+def expected_fingerprints(kind: str = "products") -> dict[int, str]:
+    """id → fingerprint of every public object of ``kind``, from the database."""
+    app_kind = kinds.get(kind)
     with reading_only(), Session(db.engine) as session:
-        return {record.id: record.fingerprint() for record in iter_public_records(session)}
+        return {record.id: record.fingerprint() for record in app_kind.iter_public_records(session)}
 
 
-def check(index: ProductIndex | None = None) -> dict:
-    """Drift between database and index (after draining what is pending)."""
-    index = index or get_index()
+def check(index: SearchIndex | None = None, kind: str = "products") -> dict:
+    """Drift between database and the index of one kind (after draining what is pending)."""
+    index = index or get_index(kind)
     drain(index)
-    return index.check(expected_fingerprints())
+    return index.check(expected_fingerprints(index.kind.name))
 
 
-def status(index: ProductIndex | None = None) -> dict:
-    """The index's status plus the change log as this replica sees it."""
-    index = index or get_index()
+def status(index: SearchIndex | None = None, kind: str = "products") -> dict:
+    """One kind's index status plus the change log as this replica sees it."""
+    index = index or get_index(kind)
     info = index.status()
     info["pending_changes"] = pending_changes(index)
     with reading_only(), Session(db.engine) as session:

@@ -1,4 +1,5 @@
-"""Search pages: products (``/search/``) and exporters (``/search/exporters``), public to everyone.
+"""Search pages: products (``/search/``), exporters (``/search/exporters``) and one exporter's products
+(``/search/companies/<id>``, shown on its storefront), public to everyone; the request board's links.
 
 Owns: reading the query string into a checked search (``services.parse_params``), calling one
 search service, and the links of the page (facets, removable filter chips, "clear all",
@@ -12,7 +13,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from marketplace import regions
 from marketplace.catalog.categories import CATEGORIES, CATEGORY_BY_CODE, CERTIFICATION_KINDS
@@ -85,6 +87,9 @@ class Chip:
 class SearchLinks:
     """URLs of one search page: the same search with some arguments changed or removed."""
 
+    #: the page's query-string arguments ("clear all" keeps only the words and the sort)
+    arg_names = SEARCH_ARGS
+
     def __init__(self, endpoint: str, args: dict[str, str]):
         self.endpoint = endpoint
         self.args = args
@@ -107,7 +112,7 @@ class SearchLinks:
 
     def clear_all(self) -> str:
         """Only the words and the sort order kept."""
-        return self.url(**{name: None for name in SEARCH_ARGS if name not in ("q", "sort")})
+        return self.url(**{name: None for name in self.arg_names if name not in ("q", "sort")})
 
     @property
     def filtered(self) -> bool:
@@ -162,6 +167,61 @@ class SearchLinks:
                 numbers.append(None)
             numbers.append(number)
         return numbers
+
+
+#: the request board's query-string arguments
+BOARD_ARGS = ("q", "category", "hs", "province", "city", "cert", "qty_min", "qty_max", "due_by", "sort")
+
+
+class BoardLinks(SearchLinks):
+    """The request board's links: the product filters it shares, plus quantity range and "quotes due by"."""
+
+    arg_names = BOARD_ARGS
+
+    def chips(self) -> list[Chip]:
+        """The active filters, each with the link that removes it."""
+        chips = super().chips()
+        args = self.args
+        if "qty_min" in args or "qty_max" in args:
+            low = format_number(int(args["qty_min"])) if "qty_min" in args else None
+            high = format_number(int(args["qty_max"])) if "qty_max" in args else None
+            if low and high:
+                text = f"{low} – {high}"
+            elif low:
+                text = _("at least %(quantity)s", quantity=low)
+            else:
+                text = _("at most %(quantity)s", quantity=high)
+            chips.append(Chip("quantity", _labelled(_("Quantity"), text), self.without("qty_min", "qty_max")))
+        if "due_by" in args:
+            chips.append(Chip("due_by", _labelled(_("Quotes due by"), args["due_by"]), self.without("due_by")))
+        return chips
+
+
+def board_args(params: services.SearchParams) -> dict[str, str]:
+    """The query string of a checked board search."""
+    filters = params.filters
+    args = {name: value for name, value in clean_args(params).items() if name in BOARD_ARGS}
+    if filters.quantity_min is not None:
+        args["qty_min"] = str(filters.quantity_min)
+    if filters.quantity_max is not None:
+        args["qty_max"] = str(filters.quantity_max)
+    if filters.deadline_to is not None:
+        args["due_by"] = filters.deadline_to.isoformat()
+    return args
+
+
+def board_page_values(params: services.SearchParams) -> dict:
+    """What the request board shows around its results (links, choices, the raw inputs to show back)."""
+    return {
+        "params": params,
+        "links": BoardLinks("sourcing.board", board_args(params)),
+        "shown_text": printable(params.text)[:MAX_BOX_CHARS],
+        "raw": {name: printable(request.args.get(name, ""))[:100] for name in BOARD_ARGS},
+        "sort_labels": services.REQUEST_SORT_LABELS,
+        "category_choices": [(category.code, str(category.label)) for category in CATEGORIES],
+        "province_choices": [(region.code, region.name) for region in regions.provinces()],
+        "cert_choices": [(code, str(label)) for code, label in CERTIFICATION_KINDS],
+    }
 
 
 def _labelled(name: str, value: str) -> str:
@@ -236,6 +296,21 @@ def products():
                                            errors=errors + [_unavailable()], notices=[])
     return render_template("search/products.html", search=found, errors=found.errors if found else errors,
                            **values)
+
+
+@bp.get("/companies/<int:company_id>")
+def storefront(company_id: int):
+    """Search within one verified exporter's public products: its storefront page with the results."""
+    from marketplace.catalog import services as catalog_services
+
+    company, page = catalog_services.get_storefront(current_user, company_id, page=request.args.get("page", 1))
+    if not (request.args.get("q") or "").strip():
+        return redirect(url_for("catalog.storefront", company_id=company.id))
+    params, errors = services.parse_params({"q": request.args.get("q"), "page": request.args.get("page")})
+    found = services.search_storefront(company, params)
+    found.errors[:0] = errors
+    is_owner = current_user.is_authenticated and current_user.company_id == company.id
+    return render_template("catalog/storefront.html", company=company, page=page, is_owner=is_owner, found=found)
 
 
 @bp.get("/exporters")

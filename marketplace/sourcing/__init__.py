@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("sourcing", __name__)
 
-from marketplace.sourcing import import_views, views  # noqa: E402,F401
+from marketplace.sourcing import import_views, search_kind, views  # noqa: E402,F401  (search_kind: requests index)

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from marketplace import regions
@@ -22,7 +23,14 @@ from marketplace.deals.models import OrderIntent
 from marketplace.extensions import db
 from marketplace.i18n import _, fen_to_yuan
 from marketplace.inputs import page_number
-from marketplace.sourcing.models import ProcurementRequest, Quote, QuoteRevision, RequestEvent
+from marketplace.search.services import SearchParams, highlighted, search_requests_index
+from marketplace.sourcing.models import (
+    ProcurementRequest,
+    Quote,
+    QuoteRevision,
+    RequestEvent,
+    RequestInvitation,
+)
 from marketplace.sourcing.services import (
     PER_PAGE,
     award_quantity,
@@ -41,9 +49,14 @@ from marketplace.sourcing.states import (
     Party,
     QuoteState,
     RequestState,
+    Visibility,
     quote_actions,
     request_actions,
 )
+from search_index import SearchResults
+
+#: invited-only requests listed above the board's search results
+BOARD_INVITATIONS = 20
 
 # --------------------------------------------------------------------------- pages
 
@@ -171,6 +184,98 @@ def list_open_requests(actor: User, filters: RequestFilter, page=1, per_page: in
             sa.select(Quote.request_id, Quote.state).where(Quote.request_id.in_(ids),
                                                            Quote.exporter_company_id == company.id)).all())
     return result, mine
+
+
+@dataclass
+class FoundRequest:
+    """A board row: the request and its highlighted title and description excerpt (safe HTML)."""
+
+    request: ProcurementRequest
+    title_html: Markup
+    snippet_html: Markup | None
+
+
+@dataclass
+class BoardSearch:
+    """The request board: a page of open public requests from the search index, the exporter's own quotes
+    on them, and the invited-only requests it may quote on (from the database: never in the index)."""
+
+    params: SearchParams
+    results: SearchResults | None
+    items: list[FoundRequest]
+    facets: dict
+    errors: list[str]
+    notices: list[str]
+    mine: dict = field(default_factory=dict)
+    invitations: list[ProcurementRequest] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.results.total if self.results else 0
+
+    @property
+    def page(self) -> int:
+        return self.results.page if self.results else 1
+
+    @property
+    def pages(self) -> int:
+        return self.results.pages if self.results else 1
+
+    @property
+    def suggestion(self) -> str | None:
+        return self.results.suggestion if self.results else None
+
+
+def search_board(actor: User | None, params: SearchParams, errors: list[str] | None = None) -> BoardSearch:
+    """The request board for an exporter (``actor``; None: the command line): words, filters with counts,
+    sort and pages over the public request index, rows re-checked in the database (the index may lag)."""
+    company = require_exporter(actor) if actor is not None else None
+    results, facets, notices = search_requests_index(params)
+    ids = [hit.id for hit in results.hits]
+    today = today_in_china()
+    rows = {r.id: r for r in db.session.scalars(
+        sa.select(ProcurementRequest).where(
+            ProcurementRequest.id.in_(ids), ProcurementRequest.state == RequestState.OPEN,
+            ProcurementRequest.visibility == Visibility.PUBLIC, ProcurementRequest.deadline >= today)
+        .options(selectinload(ProcurementRequest.buyer_company)))} if ids else {}
+    items = [FoundRequest(rows[i], highlighted(rows[i].title, results.terms),
+                          highlighted(rows[i].description, results.terms, maxchars=120))
+             for i in ids if i in rows]
+    found = BoardSearch(params=params, results=results, items=items, facets=facets, errors=list(errors or []),
+                        notices=notices)
+    if company is not None:
+        found.invitations = list(db.session.scalars(
+            sa.select(ProcurementRequest).where(
+                ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.visibility == Visibility.INVITED,
+                ProcurementRequest.deadline >= today,
+                sa.exists().where(RequestInvitation.request_id == ProcurementRequest.id,
+                                  RequestInvitation.company_id == company.id))
+            .options(selectinload(ProcurementRequest.buyer_company))
+            .order_by(ProcurementRequest.deadline, ProcurementRequest.id).limit(BOARD_INVITATIONS)))
+        shown = [r.id for r in found.invitations] + [item.request.id for item in items]
+        if shown:
+            found.mine = dict(db.session.execute(
+                sa.select(Quote.request_id, Quote.state).where(Quote.request_id.in_(shown),
+                                                               Quote.exporter_company_id == company.id)).all())
+    return found
+
+
+def board_as_dict(found: BoardSearch) -> dict:
+    """The stable ``--json`` shape of ``flask search requests`` (like ``flask search products``)."""
+    return {
+        "query": found.params.text, "total": found.total, "page": found.page, "pages": found.pages,
+        "suggestion": found.suggestion, "errors": found.errors, "notices": found.notices,
+        "results": [
+            {"id": r.id, "title": r.title, "buyer": r.buyer_company.name_zh, "buyer_company_id": r.buyer_company_id,
+             "category": r.category, "hs_code": r.hs_code, "quantity": r.quantity, "unit": r.unit,
+             "target_unit_price_fen": r.target_unit_price_fen, "budget_fen": r.budget_fen,
+             "province": r.delivery_province_code, "city": r.delivery_city_code,
+             "certifications": list(r.required_certifications or []), "deadline": r.deadline.isoformat()}
+            for r in (item.request for item in found.items)
+        ],
+        "facets": {name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
+                   for name, values in found.facets.items()},
+    }
 
 
 def list_my_quotes(actor: User, page=1, per_page: int = PER_PAGE):

@@ -5,9 +5,9 @@ Views parse input, call one service from ``services`` and render or redirect. Do
 become form errors or flashes (``ValidationFailed``, ``Conflict``) or the 403/404 pages. No
 rule lives here.
 
-The open-requests list reads the database (category and province filters, pages). It is an
-interim board: the request board with Chinese full text, facets and highlighting is served by
-the search index once the engine serves several kinds (next session).
+The request board reads the search index's request kind (Chinese full text, facets, sort,
+highlighting, pages; the search pages' macros); invited-only requests, never indexed, come from
+the database.
 """
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.models import CompanyKind
 from marketplace.deals.attachments import MAX_ATTACHMENT_BYTES
-from marketplace.errors import Conflict, ValidationFailed
+from marketplace.errors import Conflict, PermissionDenied, ValidationFailed
 from marketplace.errors import show_on_form as _attach_error
 from marketplace.i18n import _, _l
+from marketplace.search import services as search_services
+from marketplace.search import views as search_views
 from marketplace.sourcing import bp, queries, services
 from marketplace.sourcing.forms import ActionForm, QuoteForm, RequestFilterForm, RequestForm
 from marketplace.sourcing.states import (
@@ -239,11 +241,20 @@ def _download(path, content_type: str, name: str):
 @bp.get("/board")
 @login_required
 def board():
-    """Open requests an exporter may quote on (public, or invited), filtered by category and province."""
-    form = RequestFilterForm(request.args)
-    filters = form.filters()
-    page, mine = queries.list_open_requests(current_user, filters, page=request.args.get("page", 1))
-    return render_template("sourcing/board.html", form=form, page=page, mine=mine, filtered=filters.active)
+    """The request board (商机大厅): open public requests from the search index (words, filters with counts,
+    sort, pages), and the invited-only requests the exporter may quote on, from the database."""
+    params, errors = search_services.parse_request_params(request.args, services.today_in_china())
+    values = search_views.board_page_values(params)
+    try:
+        found = queries.search_board(current_user, params, errors)
+    except PermissionDenied:
+        raise
+    except Exception:  # the page stays up; the error is logged with its stack
+        logger.exception("request board search failed for %r", request.query_string[:500])
+        found = queries.BoardSearch(params=params, results=None, items=[], facets={}, notices=[],
+                                    errors=errors + [_("Search is not available right now. Please try again in a "
+                                                       "moment.")])
+    return render_template("sourcing/board.html", search=found, errors=found.errors, **values)
 
 
 @bp.get("/quotes/mine")

@@ -5,7 +5,7 @@ analyzer keeps whole), ``product_input`` (a product's current values as a ``Prod
 for ``update_product``), ``pending_product_ids``, and the code the multi-process tests run in
 their child processes::
 
-    python -m tests.search._workers drain BATCH       # sync.drain(batch=BATCH), then print the result
+    python -m tests.search._workers drain BATCH [KIND]  # sync.drain(batch=BATCH, kind=KIND), then print it
     python -m tests.search._workers save SPEC_JSON    # create/update/archive/delete products via services
 
 The child's app settings come as JSON in ``RT_TEST_APP_CONFIG`` (the test app's own settings,
@@ -125,10 +125,10 @@ def child_env(config: dict, **extra) -> dict[str, str]:
 # ----------------------------------------------------------------------------- child process actions
 
 
-def _drain(batch: int) -> None:
+def _drain(batch: int, kind: str | None = None) -> None:
     from marketplace.search import sync
 
-    result = sync.drain(batch=batch, timeout=30.0)
+    result = sync.drain(batch=batch, timeout=30.0, kind=kind)
     print(json.dumps(asdict(result)))
 
 
@@ -181,7 +181,7 @@ def main(argv: list[str]) -> int:
     app = create_app(json.loads(os.environ[CONFIG_ENV]))
     with app.app_context():
         if argv[1] == "drain":
-            _drain(int(argv[2]))
+            _drain(int(argv[2]), argv[3] if len(argv) > 3 else None)
         elif argv[1] == "save":
             _save(json.loads(argv[2]))
         else:

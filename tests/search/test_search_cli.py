@@ -131,8 +131,14 @@ def test_index_status(runner, goods):
     assert result.exit_code == 0, result.output
     assert "documents:       3" in result.stdout
     assert "pending changes: 0" in result.stdout
+    assert "[products]" in result.stdout and "[requests]" in result.stdout
     data = json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)
-    assert data["doc_count"] == 3 and data["pending_changes"] == 0
+    assert data["products"]["doc_count"] == 3 and data["products"]["pending_changes"] == 0
+    assert data["requests"]["doc_count"] == 0
+    one = json.loads(runner.invoke(args=["index", "status", "--kind", "products", "--json"]).stdout)
+    assert one["doc_count"] == 3 and one["schema_version"] == one["current_version"]
+    unknown = runner.invoke(args=["index", "status", "--kind", "quotes"])
+    assert unknown.exit_code == 2 and "quotes" in unknown.stderr
 
 
 def test_index_check_finds_drift_and_rebuild_fixes_it(app, runner, goods):
@@ -144,14 +150,17 @@ def test_index_check_finds_drift_and_rebuild_fixes_it(app, runner, goods):
     broken = runner.invoke(args=["index", "check"])
     assert broken.exit_code == 1
     assert f"missing: 1 ({goods.cup})" in broken.stdout
-    assert "flask index rebuild" in broken.stderr
+    assert "flask index rebuild --kind products" in broken.stderr
     assert search_json(runner, "保温杯")["total"] == 0
     rebuilt = runner.invoke(args=["index", "rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert "rebuilt: 3 products" in rebuilt.stdout
+    assert "products: rebuilt: 3 products" in rebuilt.stdout
+    assert "requests: rebuilt: 0 requests" in rebuilt.stdout
     fixed = runner.invoke(args=["index", "check", "--json"])
     assert fixed.exit_code == 0
-    assert json.loads(fixed.stdout)["missing"] == []
+    assert json.loads(fixed.stdout)["products"]["missing"] == []
+    only = runner.invoke(args=["index", "check", "--kind", "products", "--json"])
+    assert only.exit_code == 0 and json.loads(only.stdout)["stale"] == []
     assert [row["id"] for row in search_json(runner, "保温杯")["results"]] == [goods.cup]
 
 
@@ -159,7 +168,7 @@ def test_index_optimize(runner, goods):
     result = runner.invoke(args=["index", "optimize"])
     assert result.exit_code == 0, result.output
     assert "optimized" in result.stdout
-    status = json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)
+    status = json.loads(runner.invoke(args=["index", "status", "--kind", "products", "--json"]).stdout)
     assert status["segments"] == 1 and status["doc_count"] == 3
     assert search_json(runner, "电饭煲")["total"] == 2
 
@@ -170,10 +179,45 @@ def test_index_worker_once_applies_pending_changes(worker_app):
         rice = product(make_company(), "智能电饭煲 3L", 8900)
         db.session.commit()
     assert search_json(runner, "电饭煲")["total"] == 0  # logged, not yet applied
-    status = json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)
+    status = json.loads(runner.invoke(args=["index", "status", "--kind", "products", "--json"]).stdout)
     assert status["pending_changes"] >= 1
     result = runner.invoke(args=["index", "worker", "--once"])
     assert result.exit_code == 0, result.output
     assert "applied" in result.stdout
     assert [row["id"] for row in search_json(runner, "电饭煲")["results"]] == [rice]
-    assert json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)["pending_changes"] == 0
+    assert json.loads(runner.invoke(args=["index", "status", "--json"]).stdout)["products"]["pending_changes"] == 0
+
+
+def test_rebuild_if_missing_rebuilds_only_a_kind_built_with_another_schema(app, runner, goods):
+    """`make run` calls `flask index rebuild --if-missing`: an index of an older schema is rebuilt, a current one kept."""
+    from search_index.engine import SCHEMA_FILE
+
+    kept = runner.invoke(args=["index", "rebuild", "--if-missing", "--kind", "products"])
+    assert kept.exit_code == 0, kept.output
+    assert "products: index present; nothing to do" in kept.stdout
+    with app.app_context():
+        index = sync.get_index("products")
+        before = index.path
+        # an index built before this session's schema change (no version recorded, or another one)
+        (index.path / SCHEMA_FILE).write_text(json.dumps({"kind": "products", "version": "0ld"}), encoding="utf-8")
+        assert index.is_stale()
+    status = runner.invoke(args=["index", "status", "--kind", "products"])
+    assert "schema:          0ld (stale: this code uses" in status.stdout
+    rebuilt = runner.invoke(args=["index", "rebuild", "--if-missing"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "products: rebuilt: 3 products" in rebuilt.stdout
+    assert "built with schema 0ld" in rebuilt.stderr
+    with app.app_context():
+        index = sync.get_index("products")
+        assert index.path != before and not index.is_stale()
+        assert index.schema_version() == index.kind.version
+    assert search_json(runner, "保温杯")["total"] == 1
+    again = runner.invoke(args=["index", "rebuild", "--if-missing"])
+    assert "products: index present; nothing to do" in again.stdout
+
+
+def test_a_generation_without_a_schema_record_is_stale(app):
+    with app.app_context():
+        index = sync.get_index("requests")
+        (index.path / "schema.json").unlink()
+        assert index.schema_version() is None and index.is_stale()

@@ -486,17 +486,23 @@ def test_exporters_page_shows_at_most_three_products_each(app, client):
 
 
 def test_storefront_search_finds_only_that_company(client, shop):
-    html = client.get(f"/companies/{shop.meichu}/products?q=电饭煲").get_data(as_text=True)
+    old_link = client.get(f"/companies/{shop.meichu}/products?q=电饭煲")  # the search moved to the search pages
+    assert old_link.status_code == 302
+    assert old_link.headers["Location"].startswith(f"/search/companies/{shop.meichu}?q=")
+    html = client.get(f"/search/companies/{shop.meichu}?q=电饭煲").get_data(as_text=True)
+    assert f'action="/search/companies/{shop.meichu}"' in html
     assert result_ids(html) == [shop.rice]
     assert "家用电饭煲" not in html
     assert 'data-testid="storefront-search"' in html
     assert 'value="电饭煲"' in html
-    nothing = client.get(f"/companies/{shop.meichu}/products?q=空气炸锅")
+    nothing = client.get(f"/search/companies/{shop.meichu}?q=空气炸锅")
     assert nothing.status_code == 200
     assert result_ids(nothing.get_data(as_text=True)) == []
     assert "该供应商没有符合搜索的商品" in nothing.get_data(as_text=True)
     plain = client.get(f"/companies/{shop.meichu}/products").get_data(as_text=True)
     assert 'data-testid="storefront-search"' in plain and 'data-testid="product-card"' in plain
+    assert client.get(f"/search/companies/{shop.meichu}").status_code == 302  # no words: the storefront
+    assert client.get("/search/companies/999999?q=电饭煲").status_code == 404
 
 
 def test_english_interface(en_client, shop):

@@ -19,6 +19,7 @@ from whoosh import index as whoosh_index
 
 from marketplace.accounts import company_services
 from marketplace.accounts.models import Role, User
+from marketplace.catalog import search_kind as product_kind
 from marketplace.catalog import services
 from marketplace.catalog.models import CccStatus, PriceTier, Product, ProductStatus
 from marketplace.catalog.rows import CertificationInput, PriceTierInput
@@ -431,9 +432,9 @@ def test_reading_a_batch_looks_at_each_record_once(worker_app, monkeypatch):
         user = make_user(company=company)
         ids = [make_product(company, actor=user).id for _n in range(30)]
         gone = [max(ids) + n for n in range(1, 11)]
-        monkeypatch.setattr(sync, "product_record", lambda product, **_options: Counted(product.id))
+        monkeypatch.setattr(product_kind, "product_record", lambda product, **_options: Counted(product.id))
         with reading_only(), Session(db.engine) as session:
-            records, deletes = sync.records_for(session, ids + gone)
+            records, deletes = product_kind.records_for(session, ids + gone)
         assert sorted(record._id for record in records) == ids
         assert deletes == gone
         assert reads <= 2 * len(ids)  # was one read per record per wanted id (1,200 here)
@@ -484,7 +485,7 @@ def test_applying_the_same_batch_twice_leaves_the_same_index(inline_app):
         assert stored and before[0][0] == len(ids) - 2
 
         with reading_only(), Session(db.engine) as session:
-            upserts, deletes = sync.records_for(session, ids)
+            upserts, deletes = product_kind.records_for(session, ids)
         assert deletes  # the archived ones
         for _ in range(2):
             assert index.apply(upserts, deletes, cursor=index.cursor)
@@ -542,7 +543,7 @@ def test_drain_with_the_lock_busy_leaves_the_change_for_the_next_drain(worker_ap
         product = make_product(title_en=f"{word} kettle")
         cursor = index.cursor
         with HeldWriterLock(index):
-            result = drain(timeout=0.1)
+            result = drain(timeout=0.1, kind="products")  # the product index's lock is held
             assert result.busy
             assert result.applied == 0
             assert sync.pending_changes() >= 1
@@ -716,7 +717,7 @@ def test_a_drain_that_read_earlier_does_not_undo_a_newer_drain(worker_app, monke
         services.update_product(user, product, product_input(product, title_en=f"{first_word} kettle"))
 
     read, go = threading.Event(), threading.Event()
-    records_for = sync.records_for
+    records_for = product_kind.records_for
 
     def records_then_pause(session, product_ids):
         answer = records_for(session, product_ids)
@@ -725,13 +726,13 @@ def test_a_drain_that_read_earlier_does_not_undo_a_newer_drain(worker_app, monke
             assert go.wait(30)
         return answer
 
-    monkeypatch.setattr(sync, "records_for", records_then_pause)
+    monkeypatch.setattr(product_kind, "records_for", records_then_pause)
     outcome: list = []
 
     def drain_a() -> None:
         with worker_app.app_context():
             try:
-                outcome.append(sync.drain(timeout=10))
+                outcome.append(sync.drain(timeout=10, kind="products"))
             except BaseException as error:  # noqa: BLE001 - reported below
                 outcome.append(error)
 
@@ -748,7 +749,7 @@ def test_a_drain_that_read_earlier_does_not_undo_a_newer_drain(worker_app, monke
                 db.session.commit()
             # B cannot apply the newer state while A holds the change lock between its read and its
             # write: it reports busy and leaves the change in the log
-            b = drain(timeout=0.2)
+            b = drain(timeout=0.2, kind="products")
             assert b.busy and b.applied == 0
     finally:
         go.set()
