@@ -5,9 +5,26 @@ with a non-zero exit code; ``--json`` output is stable for scripts.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+
+
+def write_output(data: bytes, output: str | None, default_name: str) -> None:
+    """Write a generated file to ``output`` ('-': standard output; None: ``default_name`` here) and say so."""
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    path = Path(output or default_name)
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror}") from error
+    click.echo(f"wrote {path} ({len(data)} bytes)")
 
 
 @click.group()

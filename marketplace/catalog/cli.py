@@ -14,6 +14,7 @@ import click
 from flask.cli import with_appcontext
 
 from marketplace.accounts.models import Role
+from marketplace.cli import write_output
 
 FORMATS = ("xlsx", "csv")
 LANGS = ("zh", "en")
@@ -46,17 +47,7 @@ def template_command(lang: str, fmt: str, output: str | None):
     """Write the import template: the header row and an example product."""
     from marketplace.catalog.imports.files import write_template
 
-    data = write_template(lang, fmt)
-    if output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    path = Path(output or f"catalog-template-{lang}.{fmt}")
-    try:
-        path.write_bytes(data)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror}") from error
-    click.echo(f"wrote {path} ({len(data)} bytes)")
+    write_output(write_template(lang, fmt), output, f"catalog-template-{lang}.{fmt}")
 
 
 @catalog.command("import")

@@ -12,6 +12,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from marketplace.cli import write_output
+
 FORMATS = ("xlsx", "csv")
 LANGS = ("zh", "en")
 
@@ -42,17 +44,7 @@ def template_command(lang: str, fmt: str, output: str | None):
     """Write the demand-list template: the header row and an example request."""
     from marketplace.sourcing.imports import write_template
 
-    data = write_template(lang, fmt)
-    if output == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    path = Path(output or f"demand-list-template-{lang}.{fmt}")
-    try:
-        path.write_bytes(data)
-    except OSError as error:
-        raise click.ClickException(f"cannot write {path}: {error.strerror}") from error
-    click.echo(f"wrote {path} ({len(data)} bytes)")
+    write_output(write_template(lang, fmt), output, f"demand-list-template-{lang}.{fmt}")
 
 
 @sourcing.command("import")

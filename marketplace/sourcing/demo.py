@@ -150,7 +150,7 @@ def add_demo_requests(seed: int, exporters: list[Company], buyers: list[Company]
             _move(request, events, history, buyer_user, RequestAction.PUBLISH, Party.BUYER)
         db.session.flush()
         # one quote per exporter and request: a small demo (few exporters) gets fewer quotes
-        for (exporter, product), final in zip(candidates, quote_states):
+        for (exporter, product), final in zip(candidates, quote_states, strict=False):
             _add_quote(rng, request, exporter, product, final, history, buyer_user, events)
         for action in actions[1:]:
             party = Party.SYSTEM if action is RequestAction.EXPIRE else Party.BUYER
