@@ -6,7 +6,7 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image")
+BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -64,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
         from bench import image_bench
 
         image_bench.run()
+        print()
+    if "sourcing" in chosen:
+        from bench import sourcing_bench  # imports the search engine and the app: only when asked for
+
+        sourcing_bench.run(seed=args.seed)
         print()
     if "search" in chosen:
         from bench import search_bench  # imports the search engine: only when asked for
