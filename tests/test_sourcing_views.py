@@ -204,6 +204,9 @@ def test_compare_sort_export_and_award(app):
     assert response.status_code == 302 and "/deals/" in response.headers["Location"]
     intent_page = buyer.get(response.headers["Location"]).get_data(as_text=True)
     assert "¥99,000.00" in intent_page  # 1,000 × ¥99.00
+    # the intent links back to the quote it came from (which both parties may open)
+    assert f'href="/sourcing/quotes/{mine_id}" data-testid="intent-source"' in intent_page
+    assert buyer.get(f"/sourcing/quotes/{mine_id}").status_code == 200
     with app.app_context():
         intent = db.session.scalars(sa.select(OrderIntent)).one()
         assert (intent.request_id, intent.quote_id, intent.unit_price_fen) == (request_id, mine_id, 9900)
