@@ -6,9 +6,7 @@ go to stderr, one line each with its row and column; the plan and the outcome to
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -67,38 +65,17 @@ def import_command(file: str, uscc: str, dry_run: bool, publish: bool):
     from marketplace.catalog import services
     from marketplace.catalog.imports import jobs as import_jobs
     from marketplace.errors import DomainError
-    from marketplace.i18n import _, ngettext
-    from marketplace.imports.problems import more_problems_note
+    from marketplace.i18n import _
+    from marketplace.imports.cli import check_file
 
     try:
         company = import_jobs.find_exporter(uscc)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from error
-    path = Path(file)
-    try:
-        # read_table refuses a file over the size limit before parsing any of it
-        analysis = import_jobs.analyse_file(company, path.name, path.read_bytes())
-    except DomainError as error:
-        raise click.ClickException(str(error.message)) from error
-    except OSError as error:
-        raise click.ClickException(f"cannot read {path}: {error.strerror}") from error
-
-    problems = analysis.problems
-    for problem in problems:
-        line = problem.describe()
-        click.echo(line if problem.is_error else _("Warning: %(problem)s", problem=line), err=True)
-    if analysis.omitted:
-        click.echo(more_problems_note(analysis.omitted), err=True)
-    result, plan = analysis.result, analysis.plan
-    click.echo(_("%(file)s: %(rows)s rows for %(company)s", file=path.name, rows=len(result.rows),
-                 company=company.name_zh))
-    click.echo(_("%(create)s to create, %(update)s to update, %(invalid)s rows with errors",
-                 create=len(plan.creates), update=len(plan.updates), invalid=len(result.invalid_rows)))
-    if result.has_errors:
-        errors = analysis.error_count
-        click.echo(ngettext("Nothing was imported: %(num)s problem must be corrected first.",
-                            "Nothing was imported: %(num)s problems must be corrected first.", errors), err=True)
-        sys.exit(1)
+    analysis = check_file(import_jobs.analyse_file, company, file, lambda plan, result: _(
+        "%(create)s to create, %(update)s to update, %(invalid)s rows with errors",
+        create=len(plan.creates), update=len(plan.updates), invalid=len(result.invalid_rows)))
+    result = analysis.result
     if dry_run:
         click.echo(_("Dry run: nothing was written."))
         return

@@ -7,7 +7,6 @@ its row and column; the plan and the outcome to stdout. Shaped like ``flask cata
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -63,8 +62,8 @@ def import_command(file: str, uscc: str, dry_run: bool, publish: bool):
     """
     from marketplace.catalog.cli import CommandLineOperator
     from marketplace.errors import DomainError
-    from marketplace.i18n import _, ngettext
-    from marketplace.imports.problems import more_problems_note
+    from marketplace.i18n import _
+    from marketplace.imports.cli import check_file
     from marketplace.sourcing import imports
 
     try:
@@ -72,30 +71,10 @@ def import_command(file: str, uscc: str, dry_run: bool, publish: bool):
     except DomainError as error:
         click.echo(str(error.message), err=True)
         sys.exit(2)
-    path = Path(file)
-    try:
-        # read_table refuses a file over the size limit before parsing any of it
-        analysis = imports.analyse_file(company, path.name, path.read_bytes())
-    except DomainError as error:
-        raise click.ClickException(str(error.message)) from error
-    except OSError as error:
-        raise click.ClickException(f"cannot read {path}: {error.strerror}") from error
-
-    for problem in analysis.problems:
-        line = problem.describe()
-        click.echo(line if problem.is_error else _("Warning: %(problem)s", problem=line), err=True)
-    if analysis.omitted:
-        click.echo(more_problems_note(analysis.omitted), err=True)
-    result, plan = analysis.result, analysis.plan
-    click.echo(_("%(file)s: %(rows)s rows for %(company)s", file=path.name, rows=len(result.rows),
-                 company=company.name_zh))
-    click.echo(_("Requests to post: %(create)s; rows with errors: %(invalid)s", create=plan.total,
-                 invalid=len(result.invalid_rows)))
-    if result.has_errors:
-        errors = analysis.error_count
-        click.echo(ngettext("Nothing was imported: %(num)s problem must be corrected first.",
-                            "Nothing was imported: %(num)s problems must be corrected first.", errors), err=True)
-        sys.exit(1)
+    analysis = check_file(imports.analyse_file, company, file, lambda plan, result: _(
+        "Requests to post: %(create)s; rows with errors: %(invalid)s",
+        create=plan.total, invalid=len(result.invalid_rows)))
+    result = analysis.result
     if dry_run:
         click.echo(_("Dry run: nothing was written."))
         return
