@@ -34,6 +34,7 @@ setup(
         "redis>=5,<7",
         "faker>=30,<40",
         "gunicorn>=23,<24",
+        "huey>=2.5,<3",  # the periodic jobs (marketplace/jobs.py), run by `flask index worker`
         "openpyxl>=3.1,<4",
         # XML of uploaded workbooks: no DTD, no entity expansion (openpyxl uses it too when installed)
         "defusedxml>=0.7.1,<0.8",

@@ -6,7 +6,7 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing")
+BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing", "match")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="catalog sizes of the search benchmark, comma separated (default 10000,100000)")
     parser.add_argument("--search-queries", type=int, default=500,
                         help="queries of the search benchmark's latency mix (default %(default)s)")
+    parser.add_argument("--match-products", type=int, default=None,
+                        help="generated products of the matching benchmark's part B (default: its own)")
+    parser.add_argument("--match-requests", type=int, default=None,
+                        help="open requests of the matching benchmark's part B (default: its own)")
     parser.add_argument("--seed", type=int, default=2025, help="demo data seed (default %(default)s)")
     args = parser.parse_args(argv)
     chosen = args.only or BENCHMARKS
@@ -69,6 +73,12 @@ def main(argv: list[str] | None = None) -> None:
         from bench import sourcing_bench  # imports the search engine and the app: only when asked for
 
         sourcing_bench.run(seed=args.seed)
+        print()
+    if "match" in chosen:
+        from bench import match_bench  # imports the search engine and the app: only when asked for
+
+        match_bench.run(products=args.match_products or match_bench.DEFAULT_PRODUCTS,
+                        requests=args.match_requests or match_bench.DEFAULT_OPEN_REQUESTS, seed=args.seed)
         print()
     if "search" in chosen:
         from bench import search_bench  # imports the search engine: only when asked for

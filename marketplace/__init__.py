@@ -118,6 +118,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.catalog import bp as catalog_bp
     from marketplace.catalog import import_bp as catalog_import_bp
     from marketplace.deals import bp as deals_bp
+    from marketplace.matching import bp as matching_bp
+    from marketplace.matching import register_hooks as register_matching
     from marketplace.notifications import bp as notifications_bp
     from marketplace.pages import bp as pages_bp
     from marketplace.search.views import bp as search_bp
@@ -132,6 +134,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(search_bp, url_prefix="/search")
     app.register_blueprint(sourcing_bp, url_prefix="/sourcing")
+    app.register_blueprint(matching_bp, url_prefix="/matching")
+    register_matching()
 
 
 def register_errorhandlers(app: Flask) -> None:

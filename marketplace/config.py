@@ -120,6 +120,17 @@ def load_config(overrides: dict | None = None) -> dict:
         "SEARCH_DRAIN": os.environ.get("SEARCH_DRAIN", "inline").strip().lower(),
         # seconds a drain waits for the index's write lock before leaving the changes to the next drain
         "SEARCH_WRITE_TIMEOUT": float(os.environ.get("SEARCH_WRITE_TIMEOUT", "2")),
+        # periodic jobs (`flask jobs list`), run by `flask index worker` through Huey. Their queue: Redis at
+        # JOBS_REDIS_URL (in production REDIS_URL unless set), else a SQLite file (JOBS_SQLITE_PATH)
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL", "").strip()
+        or (os.environ.get("REDIS_URL", "").strip() if production else ""),
+        "JOBS_SQLITE_PATH": os.environ.get("JOBS_SQLITE_PATH") or str(instance_dir / "jobs.db"),
+        # the queue's name (its Redis keys): deployments sharing one Redis need different names
+        "JOBS_QUEUE_NAME": os.environ.get("JOBS_QUEUE_NAME", "rongtong").strip() or "rongtong",
+        # also run the periodic jobs in the web process when it is served by `flask run` (make run);
+        # default: on in development with SEARCH_DRAIN=inline (never in tests, gunicorn or other commands)
+        "JOBS_INLINE": _env_bool("JOBS_INLINE", env == "development"
+                                 and os.environ.get("SEARCH_DRAIN", "inline").strip().lower() == "inline"),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_dir / "uploads"),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024))),
         "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),

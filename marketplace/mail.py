@@ -63,12 +63,18 @@ def _send_smtp(message: OutboxEmail) -> None:
 
 
 def deliver_outbox(limit: int = 50) -> int:
-    """Send pending e-mails (or log them without SMTP); returns how many went out."""
+    """Send pending e-mails (or log them without SMTP); returns how many went out.
+
+    On PostgreSQL the rows are locked until this transaction commits and rows another sender holds are
+    skipped (``FOR UPDATE SKIP LOCKED``): the worker's every-minute job and a web request sending at the same
+    moment never send one message twice. SQLite's writers take turns anyway (``BEGIN IMMEDIATE``).
+    """
     pending = db.session.scalars(
         sa.select(OutboxEmail)
         .where(OutboxEmail.sent_at.is_(None), OutboxEmail.attempts < MAX_ATTEMPTS)
         .order_by(OutboxEmail.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     ).all()
     sent = 0
     for message in pending:

@@ -67,6 +67,7 @@ from search_index.columns import (  # noqa: F401  (re-exported: tests and benchm
 from search_index.highlight import highlight
 from search_index.query import ParsedQuery, hs_prefix, parse
 from search_index.schemas import ProductRecord
+from search_index.similar import Similar
 from search_index.store import (  # noqa: F401
     CHANGE_LOCK,
     CURRENT,
@@ -140,7 +141,7 @@ class Batch:
         self._index._write(self.ix, self._gen_path, list(upserts), list(deletes), cursor, self._timeout)
 
 
-class SearchIndex(Suggestions):
+class SearchIndex(Suggestions, Similar):
     """The index of one kind under ``root``: open it, apply changes, search it, rebuild it."""
 
     def __init__(self, root: str | os.PathLike, *, kind: schemas.IndexKind = schemas.PRODUCTS, create: bool = True,

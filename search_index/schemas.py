@@ -66,6 +66,16 @@ COMPANY = "company"
 COMPANY_NAME = "company_name"
 #: hash of the record: ``index check`` compares it with the database's
 FINGERPRINT = "fingerprint"
+#: products: what can be delivered at once, max(monthly capacity, stock), -1 when unknown (column; matching)
+CAPACITY = "capacity"
+#: products: readiness items met, space separated codes (ccc gb_standard chinese_label vat_invoice) (column)
+READINESS = "readiness"
+#: products: price tiers as "min_quantity:fen" pairs, space separated, lowest first (column; matching prices
+#: the requested quantity)
+TIERS = "tiers"
+#: products: each held, unexpired certification with its last day, "CODE:YYYYMMDD" (0: no end date) (column;
+#: matching checks validity on a request's date)
+CERT_UNTIL = "cert_until"
 #: requests: quantity asked for (column; range filter, sort)
 QUANTITY = "quantity"
 #: requests: last day quotes are taken, as the integer YYYYMMDD (column; range filter, sort)
@@ -75,6 +85,7 @@ DEADLINE = "deadline"
 COLUMN_FIELDS = {
     ID: int, SKU_KEY: str, CATEGORY: str, HS: str, PROVINCE: str, CITY: str, CERTS: str,
     PRICE: int, MOQ: int, TARIFF_HIT: int, DOMESTIC_READY: int, VERIFIED: int, PUBLISHED: int, COMPANY: int,
+    CAPACITY: int, READINESS: str, TIERS: str, CERT_UNTIL: str,
 }
 
 
@@ -135,6 +146,10 @@ def product_schema() -> fields.Schema:
         VERIFIED: fields.COLUMN(columns.NumericColumn("B", default=0)),
         PUBLISHED: fields.COLUMN(columns.NumericColumn("q", default=0)),
         COMPANY: fields.COLUMN(columns.NumericColumn("q", default=0)),
+        CAPACITY: fields.COLUMN(columns.NumericColumn("q", default=-1)),
+        READINESS: fields.COLUMN(text_column),
+        TIERS: fields.COLUMN(text_column),
+        CERT_UNTIL: fields.COLUMN(text_column),
         FINGERPRINT: fields.STORED(),
     })
 
@@ -177,6 +192,14 @@ class ProductRecord:
     verified: bool = False
     #: UTC publication time
     published_at: datetime | None = None
+    #: max(monthly capacity, stock quantity); None when neither is given
+    capacity: int | None = None
+    #: readiness items met today (codes: ccc, gb_standard, chinese_label, vat_invoice)
+    readiness: tuple[str, ...] = ()
+    #: (min_quantity, unit price fen) of every price tier, lowest quantity first
+    price_tiers: tuple[tuple[int, int], ...] = ()
+    #: (certification code, last valid day as YYYYMMDD or 0 for none) of each held, unexpired certification
+    cert_until: tuple[tuple[str, int], ...] = ()
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def fingerprint(self) -> str:
@@ -228,6 +251,10 @@ def to_document(record: ProductRecord) -> dict:
         VERIFIED: int(record.verified),
         PUBLISHED: _epoch(record.published_at),
         COMPANY: record.company_id,
+        CAPACITY: record.capacity if record.capacity is not None else -1,
+        READINESS: " ".join(sorted(set(record.readiness))).encode(),
+        TIERS: " ".join(f"{qty}:{fen}" for qty, fen in record.price_tiers).encode(),
+        CERT_UNTIL: " ".join(f"{code}:{until}" for code, until in sorted(record.cert_until)).encode(),
         FINGERPRINT: record.fingerprint(),
     }
 

@@ -23,8 +23,9 @@ def home(client, **kwargs) -> str:
 
 def is_chinese(html: str) -> bool:
     """True for the Chinese home page, False for the English one (and never both)."""
-    chinese = ZH_HEADLINE in html and '<html lang="zh-CN">' in html
-    english = EN_HEADLINE in html and '<html lang="en">' in html
+    # the home page of a visitor, or a logged-in user's workbench
+    chinese = (ZH_HEADLINE in html or ">工作台</h1>" in html) and '<html lang="zh-CN">' in html
+    english = (EN_HEADLINE in html or ">Workbench</h1>" in html) and '<html lang="en">' in html
     assert chinese != english, "the page must be in exactly one language"
     return chinese
 

@@ -230,6 +230,9 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role), default=Role.MEMBER)
     #: saved language choice; None means "follow the switch or the browser"
     locale: Mapped[str | None] = mapped_column(sa.String(10))
+    #: new matches by e-mail: "immediate" (with the next run of the digest job), "daily" or "off"
+    #: (in-app notifications always)
+    match_digest: Mapped[str] = mapped_column(sa.String(10), default="daily", server_default="daily")
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

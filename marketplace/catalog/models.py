@@ -153,6 +153,19 @@ class Product(db.Model):
             and self.vat_invoice
         )
 
+    def readiness_met(self, today: date | None = None) -> tuple[str, ...]:
+        """The readiness items met on ``today`` (sourcing's READINESS_ITEMS codes; an expired CCC is not met)."""
+        met = []
+        if self.ccc_status_on(today) in (CccStatus.HELD, CccStatus.NOT_NEEDED):
+            met.append("ccc")
+        if self.gb_standard_met:
+            met.append("gb_standard")
+        if self.chinese_label_ready:
+            met.append("chinese_label")
+        if self.vat_invoice:
+            met.append("vat_invoice")
+        return tuple(met)
+
     @property
     def domestic_ready(self) -> bool:
         """All four checks of the domestic-readiness checklist pass today (an expired CCC fails)."""

@@ -20,6 +20,7 @@ from marketplace.catalog.services import is_publicly_visible, public_products_qu
 from marketplace.search import kinds
 from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT
 from search_index import PRODUCTS, ProductRecord
+from search_index.schemas import date_key
 
 
 def change_key(session, obj, change: str) -> tuple[str, int | None] | None:
@@ -100,7 +101,24 @@ def product_record(product: Product, today: date | None = None, _labels_cache: d
         tariff_hit=bool(product.former_export_market or product.tariff_note or company.exposures),
         domestic_ready=product.is_domestic_ready(today), verified=bool(company.tags),
         published_at=product.published_at or product.created_at,
+        capacity=max((v for v in (product.monthly_capacity, product.stock_quantity) if v is not None), default=None),
+        readiness=product.readiness_met(today),
+        price_tiers=tuple((tier.min_quantity, tier.unit_price_fen) for tier in product.price_tiers),
+        cert_until=cert_until(product, certs, today),
     )
+
+
+def cert_until(product: Product, held: set[str], today: date | None = None) -> tuple[tuple[str, int], ...]:
+    """Each held certification with the last day its longest-running valid certificate covers (0: open-ended,
+    as is a CCC declared held without a certificate on file)."""
+    until: dict[str, int] = {}
+    for cert in product.valid_certifications(today):
+        last = date_key(cert.expires_on) if cert.expires_on else 0
+        known = until.get(cert.kind)
+        until[cert.kind] = 0 if (known == 0 or last == 0) else max(known or 0, last)
+    for code in held:
+        until.setdefault(code, 0)
+    return tuple(sorted(until.items()))
 
 
 def _load_products(session: Session, ids: Iterable[int]) -> list[Product]:

@@ -273,10 +273,12 @@ def media(filename: str):
 @bp.get("/products/<int:product_id>")
 def product_page(product_id: int):
     """A product as buyers see it; the owner also sees drafts, archived products and unverified ones."""
+    from marketplace.matching.views import product_requests
+
     product = services.get_visible_product(current_user, product_id)
     return render_template(
         "catalog/product.html", product=product, can_edit=services.can_edit_product(current_user, product),
-        is_public=services.is_publicly_visible(product),
+        is_public=services.is_publicly_visible(product), fits=product_requests(product),
     )
 
 

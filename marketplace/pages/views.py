@@ -21,6 +21,7 @@ from marketplace.accounts.auth_services import set_user_locale
 from marketplace.accounts.company_services import count_companies_by_kind
 from marketplace.i18n import SUPPORTED_LOCALES
 from marketplace.pages import bp
+from marketplace.pages.workbench import build_workbench
 from marketplace.urls import safe_next_url
 
 
@@ -32,7 +33,10 @@ class LanguageForm(FlaskForm):
 
 @bp.get("/")
 def home():
-    """Explain the platform to exporters, buyers and organizers."""
+    """A logged-in user's workbench (what waits for their company); for everyone else, the platform explained."""
+    bench = build_workbench(current_user) if current_user.is_authenticated else None
+    if bench is not None:
+        return render_template("pages/workbench.html", bench=bench)
     return render_template("pages/home.html", counts=count_companies_by_kind())
 
 

@@ -43,6 +43,7 @@ def rebuild_command(if_missing: bool, kind: str | None):
     """Build a fresh index from the database and swap it in (searches keep working meanwhile)."""
     from marketplace.search import kinds, sync
 
+    rebuilt = []
     for name in _kinds(kind):
         index = sync.get_index(name)
         noun = kinds.get(name).noun
@@ -58,7 +59,14 @@ def rebuild_command(if_missing: bool, kind: str | None):
             click.echo(f"  {count} {noun} indexed…", err=True)
 
         stats = sync.rebuild(index, progress=progress)
+        rebuilt.append(name)
         click.echo(f"{name}: rebuilt: {stats['docs']} {noun} in {time.perf_counter() - started:.1f} s → {stats['path']}")
+    if rebuilt:
+        for function in list(sync.AFTER_REBUILD):  # matching recomputes everything against the new index
+            result = function(rebuilt)
+            if isinstance(result, dict) and "requests" in result:
+                click.echo(f"matches: recomputed {result['requests']} requests ({result['added']} added, "
+                           f"{result['removed']} removed)")
 
 
 @index.command("check")
@@ -95,9 +103,20 @@ def check_command(as_json: bool, kind: str | None):
 @index.command("worker")
 @click.option("--poll", default=0.25, show_default=True, help="Seconds between looks at the change log.")
 @click.option("--once", is_flag=True, help="Drain what is pending, then exit.")
+@click.option("--no-jobs", is_flag=True,
+              help="Only drain the change log; leave the periodic jobs (`flask jobs list`) to another process.")
 @with_appcontext
-def worker_command(poll: float, once: bool):
-    """Apply logged changes as they come (run one per host in production, with SEARCH_DRAIN=worker)."""
+def worker_command(poll: float, once: bool, no_jobs: bool):
+    """Apply logged changes as they come, and run the periodic jobs (one per host in production).
+
+    SIGTERM or Ctrl-C stops both: the drain finishes its batch, a running job gets time to finish.
+    """
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from marketplace import jobs
     from marketplace.search import sync
 
     if once:
@@ -107,11 +126,24 @@ def worker_command(poll: float, once: bool):
             click.echo("the index writer lock stayed busy; run again", err=True)
             sys.exit(1)
         return
-    click.echo(f"index worker: draining every {poll} s (Ctrl-C to stop)")
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     try:
-        sync.run_worker(poll_seconds=poll)
+        with jobs.consumer_running(current_app._get_current_object(), enabled=not no_jobs):
+            click.echo(f"index worker: draining every {poll} s"
+                       + ("" if no_jobs else f", running {len(jobs.registered())} periodic jobs")
+                       + " (Ctrl-C to stop)")
+            sync.run_worker(poll_seconds=poll, stop=stop)
     except KeyboardInterrupt:
-        click.echo("stopped")
+        pass
+    except Exception as error:  # the job queue cannot be opened (an unwritable JOBS_SQLITE_PATH …)
+        raise click.ClickException(f"index worker stopped: {error}")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    click.echo("stopped")
 
 
 @index.command("optimize")

@@ -54,6 +54,38 @@ _last_report: dict = {}
 #: advisory lock key serialising change-log writers on PostgreSQL ("rtidx" in ASCII)
 _ADVISORY_KEY = 0x7274696478
 _local = threading.local()
+#: functions called after every drain (inline and in the worker), each with no arguments: consumers of the
+#: change log that need the indexes caught up first (matching registers its recompute); a failure is
+#: logged and never fails the drain
+AFTER_DRAIN: list = []
+
+
+def after_drain(function):
+    """Register ``function`` to run after each drain (idempotent)."""
+    if function not in AFTER_DRAIN:
+        AFTER_DRAIN.append(function)
+    return function
+
+
+#: functions ``flask index rebuild`` calls after rebuilding, with the names of the kinds rebuilt (matching
+#: recomputes everything); not called by ``rebuild()`` itself, whose callers may hold a transaction
+AFTER_REBUILD: list = []
+
+
+def after_rebuild(function):
+    """Register ``function(kinds)`` to run after ``flask index rebuild`` (idempotent)."""
+    if function not in AFTER_REBUILD:
+        AFTER_REBUILD.append(function)
+    return function
+
+
+def run_after_drain() -> None:
+    """Call every registered after-drain consumer (each catches up on the log under its own cursor)."""
+    for function in list(AFTER_DRAIN):
+        try:
+            function()
+        except Exception:
+            logger.exception("%s failed after a drain; it retries after the next one", getattr(function, "__name__", function))
 
 
 # ----------------------------------------------------------------------------- the index of this process
@@ -134,6 +166,12 @@ def _after_commit(session) -> None:
         drain(timeout=app.config.get("SEARCH_WRITE_TIMEOUT", 2.0))
     except Exception:  # the commit stands; the change waits in the log for the next drain
         logger.exception("search index drain failed; the changes stay in the log")
+        return
+    _local.draining = True
+    try:
+        run_after_drain()
+    finally:
+        _local.draining = False
 
 
 def _after_rollback(session) -> None:
@@ -287,15 +325,17 @@ def latest_change_id(session: Session) -> int:
 
 
 def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, timeout: float = 10.0) -> None:
-    """Drain forever (``flask index worker``): the one writer of this host's replicas (every kind) in production."""
+    """Drain until ``stop`` is set (``flask index worker``): the one writer of this host's replicas (every kind) in production."""
     logger.info("index worker draining %s every %.2f s", ", ".join(kinds.names()), poll_seconds)
-    while stop is None or not stop.is_set():
+    stop = stop or threading.Event()
+    while not stop.is_set():
         try:
             drain(timeout=timeout, force_report=True)
+            run_after_drain()
         except Exception:
             logger.exception("drain failed; retrying")
-            time.sleep(2)
-        time.sleep(poll_seconds)
+            stop.wait(2)
+        stop.wait(poll_seconds)
 
 
 # ----------------------------------------------------------------------------- rebuild and check

@@ -43,12 +43,12 @@ S, Q = RequestState, QuoteState
 #: (title, description, category, quantity, unit, target price fen, certifications, readiness, state,
 #:  visibility, the quotes' final states)
 REQUESTS = (
-    ("智能电饭煲 4L（门店自有品牌）", "用于华东 300 家门店，需中文包装及说明书，可贴牌。", "small_appliances", 3000, "台", 9500,
+    ("智能电饭煲 4L（门店自有品牌）", "用于华东 300 家门店，需中文包装及说明书，可贴牌。", "small_appliances", 3000, "台", 19900,
      ("CCC",), ("ccc", "chinese_label", "vat_invoice"), S.OPEN, Visibility.PUBLIC,
      (Q.SUBMITTED, Q.SHORTLISTED, Q.WITHDRAWN, Q.DECLINED)),
-    ("LED 吸顶灯 24W 三色调光", "商超照明专柜常规款，要求 3C 认证、两年质保。", "lighting", 5000, "盏", 6800,
-     ("CCC", "ISO9001"), ("ccc", "gb_standard"), S.OPEN, Visibility.PUBLIC, (Q.SUBMITTED,)),
-    ("速冻水饺 500g 装", "社区生鲜门店年度集采，需冷链配送到仓。", "food", 20000, "包", 1250,
+    ("LED 吸顶灯 24W 三色调光", "商超照明专柜常规款，要求 3C 认证、两年质保。", "lighting", 5000, "盏", 8000,
+     ("CCC",), ("ccc",), S.OPEN, Visibility.PUBLIC, (Q.SUBMITTED,)),
+    ("超声波加湿器 3L 静音", "社区生活馆冬季集采，需中文包装、可开专票。", "small_appliances", 2000, "台", 8000,
      (), ("chinese_label", "vat_invoice"), S.OPEN, Visibility.PUBLIC, ()),
     ("不锈钢保温杯 500ml", "促销季赠品，需单只彩盒包装。", "kitchenware", 10000, "只", 2600,
      (), ("chinese_label",), S.DRAFT, Visibility.PUBLIC, ()),
@@ -135,6 +135,7 @@ def add_demo_requests(seed: int, exporters: list[Company], buyers: list[Company]
             category=category, quantity=quantity, unit=unit, target_unit_price_fen=target,
             delivery_province_code=buyer.province_code, delivery_city_code=buyer.city_code,
             required_certifications=list(certs), required_readiness=list(readiness), deadline=deadline,
+            must_requirements=["certifications"] if certs else [],
             visibility=visibility, state=S.DRAFT, idempotency_key=secrets.token_urlsafe(24),
             created_at=started, updated_at=started,
         )

@@ -32,6 +32,7 @@ from marketplace.catalog.categories import CATEGORIES, CERTIFICATION_KINDS, UNIT
 from marketplace.catalog.forms import ParsedField, format_hs_code
 from marketplace.i18n import _, _l, current_locale_code, fen_to_yuan, yuan_to_fen
 from marketplace.imports.cells import CellError, parse_int, parse_price
+from marketplace.matching.requirements import REQUIREMENT_LABELS
 from marketplace.sourcing.queries import RequestFilter
 from marketplace.sourcing.services import (
     MAX_DESCRIPTION,
@@ -40,6 +41,7 @@ from marketplace.sourcing.services import (
     MAX_TITLE,
     QuoteInput,
     RequestInput,
+    default_musts,
     today_in_china,
 )
 from marketplace.sourcing.states import READINESS_ITEMS, RequestState, Visibility
@@ -98,6 +100,10 @@ class RequestForm(RegionFormMixin, FlaskForm):
                          description=_l("Optional, instead of or besides a target unit price."))
     certifications = SelectMultipleField(_l("Required certifications"), validators=[Optional()])
     readiness = SelectMultipleField(_l("Required domestic readiness"), validators=[Optional()])
+    #: unknown codes are the service's to refuse (its message names the field)
+    musts = SelectMultipleField(_l("Must be met"), validators=[Optional()], validate_choice=False,
+                                description=_l("Must be met (a filter); unticked requirements only lower a "
+                                               "supplier's score"))
     deadline = DateField(_l("Quotes by"), validators=[DataRequired(message=_l("Give the deadline for quotes."))],
                          description=_l("The last day (China time) exporters can quote."))
     visibility = RadioField(_l("Who can see it"), default=Visibility.PUBLIC.value)
@@ -119,12 +125,14 @@ class RequestForm(RegionFormMixin, FlaskForm):
             (unit, vocabulary.unit_name(unit, "en") if english else unit) for unit in UNITS]
         self.certifications.choices = [(code, str(label)) for code, label in CERTIFICATION_KINDS]
         self.readiness.choices = [(code, str(label)) for code, label in READINESS_ITEMS]
+        self.musts.choices = [(code, str(label)) for code, label in REQUIREMENT_LABELS.items()]
         self.visibility.choices = [(v.value, str(v.label)) for v in Visibility]
         self.invited.choices = list(exporters)
 
     def prepare(self) -> None:
-        """Defaults for a fresh form: a new token, two weeks to quote."""
+        """Defaults for a fresh form: a new token, two weeks to quote, the default musts."""
         self.token.data = secrets.token_urlsafe(24)
+        self.musts.data = list(default_musts())
         self.deadline.data = today_in_china() + timedelta(days=DEFAULT_DEADLINE_DAYS)
 
     def fill_from(self, request) -> None:
@@ -145,6 +153,7 @@ class RequestForm(RegionFormMixin, FlaskForm):
         self.city_code.data = request.delivery_city_code
         self.certifications.data = list(request.required_certifications or [])
         self.readiness.data = list(request.required_readiness or [])
+        self.musts.data = list(request.must_requirements or [])
         self.deadline.data = request.deadline
         self.visibility.data = request.visibility.value
         self.invited.data = [invitation.company_id for invitation in request.invitations]
@@ -160,6 +169,7 @@ class RequestForm(RegionFormMixin, FlaskForm):
             delivery_province_code=self.province_code.data or "", delivery_city_code=self.city_code.data or "",
             required_certifications=tuple(self.certifications.data or ()),
             required_readiness=tuple(self.readiness.data or ()),
+            must_requirements=tuple(self.musts.data or ()),
             deadline=self.deadline.data, visibility=visibility,
             invited_company_ids=tuple(self.invited.data or ()),
         )

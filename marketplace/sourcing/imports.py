@@ -255,6 +255,7 @@ def _build_request(row: RowContext) -> RequestInput | None:
         target_unit_price_fen=values.get("target_price"), budget_fen=values.get("budget"),
         delivery_province_code=province, delivery_city_code=city,
         required_certifications=values.get("certifications", ()), required_readiness=values.get("readiness", ()),
+        must_requirements=services.default_musts(),  # a demand list has no musts column: the post form's default
         deadline=values["deadline"],
     )
     today = row.memo.get("today")

@@ -51,6 +51,9 @@ class ProcurementRequest(db.Model):
     required_certifications: Mapped[list] = mapped_column(sa.JSON, default=list)
     #: readiness codes (states.READINESS_ITEMS)
     required_readiness: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: requirements the buyer made musts (a filter on matching); the others only lower a match's score
+    #: (codes: matching.scoring.REQUIREMENTS)
+    must_requirements: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     #: last day (Asia/Shanghai) quotes are taken; an open request expires after it
     deadline: Mapped[date] = mapped_column(sa.Date)
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility), default=Visibility.PUBLIC)
@@ -91,6 +94,7 @@ class ProcurementRequest(db.Model):
             "delivery_province_code": self.delivery_province_code, "delivery_city_code": self.delivery_city_code,
             "required_certifications": list(self.required_certifications or []),
             "required_readiness": list(self.required_readiness or []),
+            "must_requirements": list(self.must_requirements or []),
             "deadline": self.deadline.isoformat() if self.deadline else None,
             "visibility": self.visibility.value if self.visibility else None,
         }

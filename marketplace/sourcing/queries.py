@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from marketplace import regions
 from marketplace.accounts.models import Company, CompanyKind, User, Verification
 from marketplace.catalog.categories import CERTIFICATION_KINDS
-from marketplace.catalog.models import CccStatus, Product, ProductStatus
+from marketplace.catalog.models import Product, ProductStatus
 from marketplace.deals.models import OrderIntent
 from marketplace.extensions import db
 from marketplace.i18n import _, fen_to_yuan
@@ -313,18 +313,8 @@ class QuoteRow:
 
 
 def _readiness_of(product: Product | None) -> set[str]:
-    if product is None:
-        return set()
-    held = set()
-    if product.ccc_status in (CccStatus.HELD, CccStatus.NOT_NEEDED):
-        held.add("ccc")
-    if product.gb_standard_met:
-        held.add("gb_standard")
-    if product.chinese_label_ready:
-        held.add("chinese_label")
-    if product.vat_invoice:
-        held.add("vat_invoice")
-    return held
+    """The readiness items the quoted product meets today (an expired CCC is not met)."""
+    return set(product.readiness_met()) if product is not None else set()
 
 
 def _percent(part: int, whole: int) -> Decimal:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -83,6 +83,18 @@ NOTIFY_KIND = "sourcing"
 # --------------------------------------------------------------------------- inputs
 
 
+def _requirements() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Matching's requirement codes and its default musts (imported late: the matching package imports us)."""
+    from marketplace.matching.scoring import DEFAULT_MUSTS, REQUIREMENTS
+
+    return REQUIREMENTS, DEFAULT_MUSTS
+
+
+def default_musts() -> tuple[str, ...]:
+    """The requirements a new request makes musts (``matching.scoring.DEFAULT_MUSTS``)."""
+    return _requirements()[1]
+
+
 @dataclass(frozen=True)
 class RequestInput:
     """What a buyer writes in a request; checked by ``check_request_input``."""
@@ -100,6 +112,8 @@ class RequestInput:
     budget_fen: int | None = None
     required_certifications: tuple[str, ...] = ()
     required_readiness: tuple[str, ...] = ()
+    #: requirement codes (``matching.scoring.REQUIREMENTS``) that filter matches; the others only lower a score
+    must_requirements: tuple[str, ...] = field(default_factory=default_musts)
     visibility: Visibility = Visibility.PUBLIC
     invited_company_ids: tuple[int, ...] = ()
 
@@ -159,6 +173,9 @@ def check_request_input(data: RequestInput, today: date | None = None) -> Reques
     readiness = tuple(code for code in READINESS_CODES if code in set(data.required_readiness))
     if len(readiness) != len(set(data.required_readiness)):
         raise ValidationFailed(_l("Choose readiness items from the list."), "readiness")
+    musts = tuple(code for code in _requirements()[0] if code in set(data.must_requirements))
+    if len(musts) != len(set(data.must_requirements)):
+        raise ValidationFailed(_l("Choose the requirements that must be met from the list."), "musts")
     if data.deadline < today:
         raise ValidationFailed(_l("The deadline has already passed: choose today or a later day."), "deadline")
     if data.deadline > today + timedelta(days=MAX_DEADLINE_DAYS):
@@ -180,7 +197,7 @@ def check_request_input(data: RequestInput, today: date | None = None) -> Reques
     else:
         invited = ()
     return replace(data, title=title, description=description, hs_code=data.hs_code or None,
-                   required_certifications=certifications, required_readiness=readiness,
+                   required_certifications=certifications, required_readiness=readiness, must_requirements=musts,
                    invited_company_ids=invited)
 
 
@@ -444,6 +461,7 @@ def apply_request_input(request: ProcurementRequest, data: RequestInput) -> None
     request.delivery_city_code = data.delivery_city_code
     request.required_certifications = list(data.required_certifications)
     request.required_readiness = list(data.required_readiness)
+    request.must_requirements = list(data.must_requirements)
     request.deadline = data.deadline
     request.visibility = data.visibility
     wanted = set(data.invited_company_ids)

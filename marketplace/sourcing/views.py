@@ -167,8 +167,11 @@ def _render_request(req, quote_form=None, status=200):
             quote_form.prepare(req)
         elif view["own_quote"] is not None:
             quote_form.fill_from(view["own_quote"])
+    from marketplace.matching.views import request_suppliers
+
+    matching = request_suppliers(req) if view["party"] is Party.BUYER else None
     return render_template("sourcing/request.html", req=req, view=view, quote_form=quote_form,
-                           action_form=ActionForm(formdata=None)), status
+                           action_form=ActionForm(formdata=None), matching=matching), status
 
 
 @bp.get("/requests/<int:request_id>")

@@ -1,0 +1,90 @@
+"""Matching tables: ``matches`` (materialized pairs), ``match_profiles`` (a request's keywords) and
+``match_terms`` (which requests a term can match: the product side's candidate lookup).
+
+Imports only extensions, database helpers and the models of the matched objects.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.accounts.models import Company
+from marketplace.catalog.models import Product
+from marketplace.database import UTCDateTime, utcnow
+from marketplace.extensions import db
+from marketplace.sourcing.models import ProcurementRequest
+
+
+class Match(db.Model):
+    """One (request, product) pair that fits: its score (0–100), parts and gaps, when and from what computed."""
+
+    __tablename__ = "matches"
+    __table_args__ = (
+        sa.UniqueConstraint("request_id", "product_id", name="uq_matches_request_product"),
+        sa.Index("ix_matches_request_score", "request_id", "score"),
+        sa.Index("ix_matches_exporter_score", "exporter_id", "score"),
+        sa.Index("ix_matches_buyer_notified", "buyer_id", "buyer_notified"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("procurement_requests.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    #: the product's company (the exporter) and the request's company (the buyer)
+    exporter_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
+    #: the canonical score, 0–100 with one decimal (stored ×10 as an integer: exact comparisons)
+    score_x10: Mapped[int] = mapped_column("score", sa.Integer)
+    #: every part of the score (``scoring.Fit.parts``) and every gap (``scoring.Fit.gaps``)
+    parts: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    gaps: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: the product index generation and the request keywords' generation it was computed from
+    generation: Mapped[str] = mapped_column(sa.String(120), default="")
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the pair first matched (kept across recomputes: "new" matches are the recent ones)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: whether the buyer / the exporter has been told of this match (digests take the untold ones)
+    buyer_notified: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    exporter_notified: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+
+    request: Mapped[ProcurementRequest] = relationship()
+    product: Mapped[Product] = relationship()
+    exporter: Mapped[Company] = relationship(foreign_keys=[exporter_id])
+
+    @property
+    def score(self) -> float:
+        """The score out of 100."""
+        return self.score_x10 / 10
+
+    def __repr__(self) -> str:
+        return f"<Match request {self.request_id} product {self.product_id} {self.score}>"
+
+
+class MatchProfile(db.Model):
+    """A request's keywords (and the category they point to when the request names none), chosen when it
+    was last saved against the product index as it was then."""
+
+    __tablename__ = "match_profiles"
+
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("procurement_requests.id", ondelete="CASCADE"), primary_key=True)
+    #: {"keywords": [[text, weight, [[term, …], …]], …], "category": inferred code or null}
+    #: (``services.Profile.as_json``)
+    keywords: Mapped[list] = mapped_column(sa.JSON, default=list)
+    generation: Mapped[str] = mapped_column(sa.String(120), default="")
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MatchTerm(db.Model):
+    """A term one of a request's keywords matches through (the lookup from a product's words to requests),
+    with the keyword's number and its share of the request's keyword weight (a bound of a product's coverage
+    before the request is read); ``keyword`` -1 with ``hs:`` terms (the request's HS code)."""
+
+    __tablename__ = "match_terms"
+
+    term: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("procurement_requests.id", ondelete="CASCADE"), primary_key=True, index=True)
+    keyword: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    share: Mapped[float] = mapped_column(sa.Float, default=0.0)

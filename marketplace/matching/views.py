@@ -1,0 +1,94 @@
+"""Matching pages: the exporter's 商机 list, "why not" for a product the buyer names, invite to quote;
+and the data the request page (its suppliers) and the product page (its requests) include.
+
+Views parse input, call one service and render; who may see what is the sourcing and catalog rules.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from marketplace.catalog.services import get_visible_product
+from marketplace.errors import NotFound
+from marketplace.extensions import db
+from marketplace.i18n import _
+from marketplace.inputs import query_id
+from marketplace.matching import bp, explain, services
+from marketplace.matching.forms import InviteForm
+from marketplace.sourcing.services import get_own_request
+
+_PRODUCT_LINK = re.compile(r"/products/(\d{1,10})(?:\D|$)")
+
+
+@bp.app_context_processor
+def _matching_helpers():
+    return {"match_gap_text": explain.gap_text, "match_reasons": explain.part_lines,
+            "requirement_labels": explain.REQUIREMENT_LABELS}
+
+
+def request_suppliers(req) -> dict:
+    """What the buyer's request page shows of its matches: the best product per exporter, the count, and
+    (when empty) which must requirement excluded the candidates."""
+    suppliers = services.suppliers_for_request(req)
+    excluded = services.excluded_summary(req) if not suppliers and services.is_matchable(req) else {}
+    return {"suppliers": suppliers, "total": services.count_for_request(req.id), "excluded": excluded,
+            "invite_form": InviteForm(formdata=None), "matchable": services.is_matchable(req)}
+
+
+def product_requests(product) -> list:
+    """The open requests an owner's product fits (empty for anyone else)."""
+    if not current_user.is_authenticated or current_user.company_id != product.company_id:
+        return []
+    return services.requests_for_product(current_user, product)
+
+
+@bp.get("/opportunities")
+@login_required
+def opportunities():
+    """The exporter's 商机: open requests its products fit, best first, each with its best product."""
+    page = services.opportunities(current_user, request.args.get("page", 1))
+    return render_template("matching/opportunities.html", page=page)
+
+
+def _named_product_id(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    found = _PRODUCT_LINK.search(raw)
+    return query_id(found.group(1) if found else raw)
+
+
+@bp.get("/requests/<int:request_id>/why")
+@login_required
+def why_not(request_id: int):
+    """One named product scored against the buyer's request: each part and gap, and why it is not listed."""
+    req = get_own_request(current_user, request_id)
+    raw = request.args.get("product")
+    product_id = _named_product_id(raw)
+    found = None
+    problem = None
+    if raw and product_id is None:
+        problem = _("Paste a product's link or number, e.g. 123 or …/products/123.")
+    elif product_id is not None:
+        try:
+            product = get_visible_product(current_user, product_id)
+        except NotFound:
+            problem = _("There is no listed product with this number.")
+        else:
+            found = services.explain_pair(db.session, req, product)
+    return render_template("matching/why.html", req=req, found=found, problem=problem, raw=raw or "",
+                           why_not=explain.WHY_NOT), (422 if problem else 200)
+
+
+@bp.post("/requests/<int:request_id>/invite/<int:company_id>")
+@login_required
+def invite(request_id: int, company_id: int):
+    """The buyer invites a matched exporter to quote."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "danger")
+    elif services.invite_to_quote(current_user, request_id, company_id):
+        flash(_("Invitation sent: the exporter is notified."), "success")
+    else:
+        flash(_("This exporter was invited already."), "info")
+    return redirect(url_for("sourcing.request_page", request_id=request_id, _anchor="suppliers"))

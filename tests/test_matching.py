@@ -1,0 +1,440 @@
+"""Matching: the scoring function as tables, keywords, materialized matches kept in step, pages, CLI, authorization."""
+from __future__ import annotations
+
+import json
+import random
+import secrets
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace.accounts.models import CompanyKind
+from marketplace.catalog import services as catalog_services
+from marketplace.catalog.models import Certification, Product, ProductStatus
+from marketplace.catalog.rows import PriceTierInput
+from marketplace.extensions import db
+from marketplace.matching import services as matching
+from marketplace.matching import sync as matching_sync
+from marketplace.matching.models import Match
+from marketplace.matching.scoring import MIN_SCORE, ProductFacts, RequestFacts, fit, price_at
+from marketplace.sourcing import services as sourcing
+from marketplace.sourcing.models import ProcurementRequest
+from marketplace.sourcing.services import RequestInput, today_in_china
+from marketplace.sourcing.states import Visibility
+from search_index import SearchIndex
+from search_index.similar import candidate_words, select_keywords
+from tests.conftest import login, post_form
+from tests.factories import make_company, make_product, make_user
+
+# ----------------------------------------------------------------------------- the scoring function
+
+
+def _request(**overrides) -> RequestFacts:
+    values = {"id": 1, "buyer_id": 9, "quantity": 2000, "category": "small_appliances", "hs_code": "851660",
+              "province": "330000", "city": "330200", "target_fen": 2500, "required_certifications": ("CCC",),
+              "required_readiness": (), "musts": frozenset(), "deadline_key": 20270630,
+              "weights": (2.0, 1.0), "keyword_texts": ("保温杯", "不锈钢")}
+    values.update(overrides)
+    return RequestFacts(**values)
+
+
+def _product(**overrides) -> ProductFacts:
+    values = {"id": 5, "company_id": 7, "category": "small_appliances", "hs_code": "851660", "province": "330000",
+              "city": "330200", "moq": 500, "tiers": ((500, 2400),), "capacity": 10000,
+              "cert_until": {"CCC": 0}}
+    values.update(overrides)
+    return ProductFacts(**values)
+
+
+def _codes(result) -> list[str]:
+    return [gap["code"] for gap in result.gaps]
+
+
+@pytest.mark.parametrize(("product", "presence", "expected_codes", "score"), [
+    # points over the 105 this request makes applicable (text 55, goods 15, region 6, MOQ 5, price 10,
+    # certifications 10, capacity 4); everything fits, both words in the title: full marks
+    ({}, (2, 2), [], 100.0),
+    # MOQ above the quantity: a gap and the MOQ points lost
+    ({"moq": 5000, "tiers": ((5000, 2400),)}, (2, 2), ["moq_over"], 95.2),
+    # price 6% over the target (26.50 vs 25.00): 10 × (1 − 6/30) = 8 of 10
+    ({"tiers": ((500, 2650),)}, (2, 2), ["price_over"], 98.1),
+    # certificate missing
+    ({"cert_until": {}}, (2, 2), ["cert_missing"], 90.5),
+    # certificate that ends before the deadline is missing too
+    ({"cert_until": {"CCC": 20270101}}, (2, 2), ["cert_expires"], 90.5),
+    # same chapter only (9), neighbouring province (2.5), the lighter word in the text only (55 × 0.7/3)
+    ({"hs_code": "850910", "province": "320000", "city": "320100"}, (0, 1), [], 50.8),
+])
+def test_fit_parts_and_gaps(product, presence, expected_codes, score):
+    result = fit(_request(), _product(**product), presence)
+    assert _codes(result) == expected_codes
+    assert result.score == score
+
+
+def test_fit_must_excludes_nice_penalises():
+    product = _product(moq=5000, tiers=((5000, 2400),))
+    nice = fit(_request(), product, (2, 2))
+    must = fit(_request(musts=frozenset({"moq"})), product, (2, 2))
+    assert nice.matches and not nice.excluded
+    assert must.excluded and not must.matches and must.excluded_by == ["moq"]
+    assert must.score == nice.score  # a must filters; it does not change the score
+
+
+def test_fit_needs_a_word_or_the_same_heading_and_the_threshold():
+    assert not fit(_request(), _product(hs_code="940540"), (0, 0)).matches  # no keyword, another heading
+    same_goods = fit(_request(), _product(), (0, 0))  # no shared word, but the same HS subheading (8516.60)
+    assert same_goods.matches and same_goods.same_goods
+    low = fit(_request(), _product(hs_code="", category="toys", province="650000", city="", moq=9999,
+                                   tiers=((9999, 9000),), capacity=10, cert_until={}), (0, 1))
+    assert low.score < MIN_SCORE and not low.matches
+
+
+def test_price_at_uses_the_tier_of_the_quantity():
+    tiers = ((100, 900), (1000, 800), (5000, 700))
+    assert price_at(tiers, 50) == 900
+    assert price_at(tiers, 1000) == 800
+    assert price_at(tiers, 99999) == 700
+    assert price_at((), 10) is None
+
+
+# ----------------------------------------------------------------------------- keywords
+
+
+def test_keywords_drop_procurement_words_places_and_quantities():
+    words = [w[0] for w in candidate_words("采购不锈钢保温杯 5000个, 单价 ≤ 25元, 需食品级检测报告, 送货到浙江宁波, 12月20日前")]
+    assert "不锈钢保温杯" in words and "食品级" in words
+    for noise in ("采购", "5000", "25", "浙江", "宁波", "单价", "12"):
+        assert noise not in words
+
+
+def test_keywords_of_bad_input(tmp_path):
+    index = SearchIndex(tmp_path / "ix")
+    assert index.keywords("采购 需求 我司 提供 ，。！") == []
+    assert index.keywords('"" AND OR * ( ) -') == []
+    assert index.keywords("保温杯" * 40000) == []  # 120,000 characters, nothing indexed: no crash, nothing
+
+
+def test_select_keywords_weights_rare_words_higher():
+    frequencies = {"保温杯": 5, "不锈钢": 400}
+    chosen = select_keywords("不锈钢 保温杯", lambda term: frequencies.get(term, 0), 1000)
+    assert [k.text for k in chosen] == ["保温杯", "不锈钢"]
+    assert chosen[0].weight > chosen[1].weight
+
+
+# ----------------------------------------------------------------------------- materialized matches
+
+
+def _input(**overrides) -> RequestInput:
+    values = {"title": "采购不锈钢保温杯", "category": "small_appliances", "quantity": 2000, "unit": "个",
+              "delivery_province_code": "330000", "delivery_city_code": "330200",
+              "deadline": today_in_china() + timedelta(days=20), "description": "需食品级，送货到宁波",
+              "target_unit_price_fen": 2500, "required_certifications": (), "required_readiness": ()}
+    values.update(overrides)
+    return RequestInput(**values)
+
+
+def _post(actor, **overrides) -> ProcurementRequest:
+    request, _created = sourcing.create_request(actor, _input(**overrides), secrets.token_urlsafe(16))
+    sourcing.publish_request(actor, request.id, request.version)
+    return db.session.get(ProcurementRequest, request.id)
+
+
+class World(dict):
+    """Ids and e-mails of the fixture's companies, users and products; objects loaded in the test's own context."""
+
+    def __getitem__(self, key):
+        from marketplace.accounts.models import Company, User
+
+        value = dict.__getitem__(self, key)
+        if key.endswith("_user"):
+            return db.session.get(User, value)
+        if key in ("buyer", "exporter", "rival"):
+            return db.session.get(Company, value)
+        return value
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        buyer = make_company(kind=CompanyKind.CHAIN_LEADER, province_code="330000", city_code="330200")
+        buyer_user = make_user(company=buyer)
+        exporter = make_company(kind=CompanyKind.EXPORTER, province_code="330000", city_code="330200")
+        exporter_user = make_user(company=exporter)
+        cup = make_product(company=exporter, actor=exporter_user, title_zh="不锈钢保温杯 500ml 食品级",
+                           moq=500, category="small_appliances")
+        pot = make_product(company=exporter, actor=exporter_user, title_zh="不锈钢炒锅 32cm", category="kitchenware")
+        rival = make_company(kind=CompanyKind.EXPORTER, province_code="440000", city_code="440100")
+        rival_user = make_user(company=rival)
+        rival_cup = make_product(company=rival, actor=rival_user, title_zh="真空保温杯 学生水杯", moq=3000,
+                                 price_tiers=[PriceTierInput(3000, 2300)], monthly_capacity=50000)
+        values = World(buyer=buyer.id, buyer_user=buyer_user.id, exporter=exporter.id, exporter_user=exporter_user.id,
+                       cup=cup.id, pot=pot.id, rival=rival.id, rival_user=rival_user.id, rival_cup=rival_cup.id)
+        db.session.commit()  # the reads above began a transaction: end it before the test's own context
+    return values
+
+
+def _matches(request_id: int) -> dict[int, float]:
+    db.session.expire_all()
+    return {m.product_id: m.score for m in db.session.scalars(sa.select(Match).where(Match.request_id == request_id))}
+
+
+def test_posting_a_request_materializes_its_matches(app, world):
+    with app.app_context():
+        request = _post(world["buyer_user"])
+        found = _matches(request.id)
+        assert world["cup"] in found and world["rival_cup"] in found
+        assert found[world["cup"]] > found[world["rival_cup"]]  # title, same city, MOQ fits
+        match = db.session.scalar(sa.select(Match).where(Match.request_id == request.id,
+                                                         Match.product_id == world["rival_cup"]))
+        assert {
+            k: v for k, v in match.gaps[0].items() if k in ("code", "moq", "quantity")} == {"code": "moq_over", "moq": 3000, "quantity": 2000}
+
+
+def test_archiving_a_product_and_closing_a_request_remove_matches_at_once(app, world):
+    with app.app_context():
+        request = _post(world["buyer_user"])
+        assert world["cup"] in _matches(request.id)
+        product = db.session.get(Product, world["cup"])
+        catalog_services.set_products_status(world["exporter_user"], world["exporter"], [product.id],
+                                             ProductStatus.ARCHIVED)
+        assert world["cup"] not in _matches(request.id)
+        request = db.session.get(ProcurementRequest, request.id)
+        sourcing.close_request(world["buyer_user"], request.id, request.version, "")
+        assert _matches(request.id) == {}
+
+
+def _set_status(product, status) -> None:
+    product.status = status
+    db.session.commit()
+
+
+def test_a_new_product_joins_open_requests(app, world):
+    with app.app_context():
+        request = _post(world["buyer_user"])
+        newcomer = make_product(company=world["rival"], actor=world["rival_user"], title_zh="双层不锈钢保温杯 食品级",
+                                moq=100)
+        assert newcomer.id in _matches(request.id)
+
+
+def test_must_requirement_filters_and_the_empty_state_says_which(app, world, en_client):
+    with app.app_context():
+        request = _post(world["buyer_user"], required_certifications=("CCC",), must_requirements=("certifications",))
+        assert _matches(request.id) == {}
+        request_id = request.id
+        email = world["buyer_user"].email
+    login(en_client, email)
+    page = en_client.get(f"/sourcing/requests/{request_id}").get_data(as_text=True)
+    assert "Required certifications held and valid" in page and "excludes" in page
+
+
+def test_expired_certificate_is_missing(app, world):
+    with app.app_context():
+        product = db.session.get(Product, world["cup"])
+        db.session.add(Certification(product_id=product.id, kind="CCC", number="2020011", expires_on=date(2020, 1, 1)))
+        db.session.commit()
+        request = _post(world["buyer_user"], required_certifications=("CCC",), must_requirements=())
+        match = db.session.scalar(sa.select(Match).where(Match.request_id == request.id,
+                                                         Match.product_id == world["cup"]))
+        assert match is not None and "cert_missing" in [g["code"] for g in match.gaps]
+
+
+def test_materialized_equals_recomputed_after_random_changes(app, world):
+    rng = random.Random(7)
+    with app.app_context():
+        actors = [(world["exporter"], world["exporter_user"]), (world["rival"], world["rival_user"])]
+        requests = [_post(world["buyer_user"], title=title, quantity=rng.choice([100, 2000, 9000]))
+                    for title in ("采购不锈钢保温杯", "求购炒锅", "采购保温杯 学生", "电饭煲 采购")]
+        products = [world["cup"], world["pot"], world["rival_cup"]]
+        for step in range(14):
+            action = rng.choice(["new", "edit", "archive", "close"])
+            company, user = rng.choice(actors)
+            if action == "new":
+                title = rng.choice(["不锈钢保温杯", "保温杯 大容量", "铸铁炒锅", "智能电饭煲", "不锈钢水杯"])
+                products.append(make_product(company=company, actor=user, title_zh=f"{title} {step}",
+                                             moq=rng.choice([10, 500, 5000])).id)
+            elif action == "edit":
+                product = db.session.get(Product, rng.choice(products))
+                product.moq = rng.choice([10, 5000])
+                db.session.commit()
+            elif action == "archive":
+                product = db.session.get(Product, rng.choice(products))
+                _set_status(product, ProductStatus.ARCHIVED)
+            elif action == "close" and len(requests) > 2:
+                victim = requests.pop(rng.randrange(len(requests)))
+                victim = db.session.get(ProcurementRequest, victim.id)
+                sourcing.close_request(world["buyer_user"], victim.id, victim.version, "")
+        db.session.expire_all()
+        materialized = sorted((m.request_id, m.product_id, m.score_x10, json.dumps(m.gaps, sort_keys=True))
+                              for m in db.session.scalars(sa.select(Match)))
+        db.session.commit()
+        matching_sync.recompute_everything(refresh=False)
+        db.session.expire_all()
+        recomputed = sorted((m.request_id, m.product_id, m.score_x10, json.dumps(m.gaps, sort_keys=True))
+                            for m in db.session.scalars(sa.select(Match)))
+        assert materialized and materialized == recomputed
+
+
+def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
+    with app.app_context():
+        request = _post(world["buyer_user"])
+        product = make_product(company=world["rival"], actor=world["rival_user"], title_zh="不锈钢保温杯 户外",
+                               moq=10, price_tiers=[PriceTierInput(10, 2000)], monthly_capacity=90000, publish=False)
+        product_id = product.id
+        before = matching_sync.cursor()
+        calls = {"n": 0}
+
+        def dies(*_args, **_kwargs):
+            calls["n"] += 1
+            raise RuntimeError("killed mid-recompute")
+
+        monkeypatch.setattr(matching, "recompute_product", dies)
+        catalog_services.set_products_status(world["rival_user"], world["rival"], [product_id],
+                                             ProductStatus.PUBLISHED)  # the after-commit recompute dies
+        db.session.commit()
+        assert calls["n"] >= 1
+        assert matching_sync.cursor() == before  # the cursor moves only with the matches it accounts for
+        assert product_id not in _matches(request.id)
+        db.session.commit()
+        monkeypatch.undo()
+        matching_sync.catch_up()  # the next run redoes the batch
+        assert product_id in _matches(request.id)
+        assert matching_sync.cursor() > before
+
+
+def test_ranking_equals_scoring_every_candidate(app, world):
+    """The bound-ordered scan returns exactly the best matches ``fit`` gives over every candidate."""
+    rng = random.Random(3)
+    with app.app_context():
+        for n in range(30):
+            make_product(company=world["rival"], actor=world["rival_user"],
+                         title_zh=rng.choice(["不锈钢保温杯", "保温杯", "不锈钢水杯", "食品级保温壶", "炒锅"]) + f" {n}",
+                         moq=rng.choice([10, 1000, 5000]), monthly_capacity=rng.choice([None, 100, 100000]),
+                         category=rng.choice(["small_appliances", "kitchenware"]),
+                         price_tiers=[PriceTierInput(10, rng.choice([1500, 2600, 4000]))])
+        request = _post(world["buyer_user"], must_requirements=())
+        profile = matching.request_profile(db.session, request)
+        facts = profile.facts(request)
+        found = matching._product_index().similar_candidates(profile.keywords, columns=matching.PRODUCT_COLUMNS,
+                                                             hs_prefix=facts.hs_code or None)
+        every = []
+        for row in range(len(found.ids)):
+            result = fit(facts, matching._facts_from_columns(int(found.ids[row]), found, row), found.presence[row])
+            if result.matches:
+                every.append((-result.score, int(found.ids[row])))
+        for limit in (1, 5, 100):
+            ranked = matching.rank_products(request, profile.keywords, limit=limit, inferred=profile.category,
+                                            inferred_hs=profile.hs)
+            assert [(-r.fit.score, r.product_id) for r in ranked] == sorted(every)[:limit]
+        db.session.rollback()
+
+
+# ----------------------------------------------------------------------------- pages, CLI, authorization
+
+
+def test_buyer_sees_suppliers_with_reasons_and_can_invite(app, world, en_client):
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        email = world["buyer_user"].email
+        exporter_id = world["exporter"].id
+    login(en_client, email)
+    page = en_client.get(f"/sourcing/requests/{request_id}").get_data(as_text=True)
+    assert "Suppliers that fit" in page and "不锈钢保温杯 500ml" in page and "Same city" in page
+    response = post_form(en_client, f"/matching/requests/{request_id}/invite/{exporter_id}", {},
+                         form_url=f"/sourcing/requests/{request_id}")
+    assert response.status_code == 302
+    assert "Invitation sent" in en_client.get(f"/sourcing/requests/{request_id}").get_data(as_text=True)
+
+
+def test_why_not_explains_a_named_product(app, world, en_client):
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        email = world["buyer_user"].email
+        pot = world["pot"]
+    login(en_client, email)
+    page = en_client.get(f"/matching/requests/{request_id}/why?product=http://x/products/{pot}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Why not this product?" in text and "不锈钢炒锅" in text
+    bad = en_client.get(f"/matching/requests/{request_id}/why?product=abc")
+    assert bad.status_code == 422 and "Paste a product" in bad.get_data(as_text=True)
+
+
+def test_other_buyers_and_exporters_get_404(app, world, en_client):
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        other = make_user(company=make_company(kind=CompanyKind.RETAILER))
+        other_email, rival_email = other.email, world["rival_user"].email
+        exporter_id = world["exporter"].id
+    login(en_client, other_email)
+    assert en_client.get(f"/matching/requests/{request_id}/why?product=1").status_code == 404
+    assert post_form(en_client, f"/matching/requests/{request_id}/invite/{exporter_id}", {},
+                     form_url="/").status_code == 404
+    post_form(en_client, "/account/logout", {}, form_url="/")
+    login(en_client, rival_email)
+    assert en_client.get(f"/matching/requests/{request_id}/why?product=1").status_code == 404
+
+
+def test_exporter_sees_opportunities_and_never_an_invited_only_request(app, world, en_client):
+    with app.app_context():
+        public_id = _post(world["buyer_user"]).id
+        hidden = sourcing.create_request(world["buyer_user"], _input(
+            title="保温杯 定向采购", visibility=Visibility.INVITED, invited_company_ids=(world["exporter"].id,)),
+            secrets.token_urlsafe(16))
+        hidden = hidden[0]
+        sourcing.publish_request(world["buyer_user"], hidden.id, hidden.version)
+        email = world["rival_user"].email
+        cup = world["rival_cup"]
+    login(en_client, email)
+    page = en_client.get("/matching/opportunities").get_data(as_text=True)
+    assert "采购不锈钢保温杯" in page and "Quote now" in page
+    assert "保温杯 定向采购" not in page
+    product_page = en_client.get(f"/products/{cup}").get_data(as_text=True)
+    assert "Open requests this product fits" in product_page and "采购不锈钢保温杯" in product_page
+    assert "保温杯 定向采购" not in product_page
+    assert public_id
+
+
+def test_cli_match_commands(app, world, runner):
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        cup, pot = world["cup"], world["pot"]
+    result = runner.invoke(args=["match", "request", str(request_id), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["total"] >= 2 and data["results"][0]["product_id"] == cup
+    assert {"product_id", "exporter", "score", "parts", "missing"} <= set(data["results"][0])
+    product = json.loads(runner.invoke(args=["match", "product", str(cup), "--json"]).output)
+    assert product["results"][0]["request_id"] == request_id
+    explained = json.loads(runner.invoke(args=["match", "explain", str(request_id), str(pot), "--json"]).output)
+    assert explained["matches"] is False or explained["score"] < 100
+    assert runner.invoke(args=["match", "request", "999999"]).exit_code == 1
+    assert "recomputed" in runner.invoke(args=["match", "recompute", "--all"]).output
+
+
+def test_new_matches_notify_once_per_request_and_exporter(app, world):
+    from marketplace.accounts.models import User
+    from marketplace.mail import OutboxEmail
+    from marketplace.matching.notify import notify_new_matches
+    from marketplace.notifications.models import Notification
+
+    with app.app_context():
+        buyer_user = world["buyer_user"]
+        buyer_user.match_digest = "immediate"
+        db.session.commit()
+        request = _post(world["buyer_user"])
+        assert len(_matches(request.id)) >= 2
+        mails_before = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEmail))
+        notify_new_matches()
+        buyer_notes = db.session.scalars(sa.select(Notification).where(
+            Notification.user_id == world["buyer_user"].id, Notification.kind == "match.suppliers")).all()
+        assert len(buyer_notes) == 1  # one message for the request, however many suppliers
+        exporter_notes = db.session.scalars(sa.select(Notification).where(
+            Notification.user_id == world["exporter_user"].id, Notification.kind == "match.opportunities")).all()
+        assert len(exporter_notes) == 1
+        # the buyer chose "immediate": one e-mail; the exporter's default is the daily digest: none now
+        mails = db.session.scalars(sa.select(OutboxEmail).order_by(OutboxEmail.id)).all()[mails_before:]
+        assert [m.recipient for m in mails] == [db.session.get(User, world["buyer_user"].id).email]
+        notify_new_matches()  # nothing new: nothing more
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+            Notification.kind.in_(["match.suppliers", "match.opportunities"]))) == 2
