@@ -141,7 +141,7 @@ def quality(seed: int = 2025) -> dict:
     from marketplace.catalog.services import is_publicly_visible
     from marketplace.demo import BUYER_EMAIL, load_demo_data
     from marketplace.extensions import db
-    from marketplace.matching import services
+    from marketplace.matching import profiles, ranking, services
     from marketplace.matching import sync as match_sync
     from marketplace.matching.models import Match
     from marketplace.search import sync
@@ -211,8 +211,8 @@ def quality(seed: int = 2025) -> dict:
                     target_unit_price_fen=None, delivery_province_code=DEFAULT_PROVINCE, delivery_city_code="",
                     required_certifications=[], required_readiness=[], must_requirements=[], deadline=DEADLINE,
                     visibility=Visibility.PUBLIC, state=RequestState.OPEN)
-                profile = services.choose_profile(request)  # keywords and the category they point to
-                ours = [r.product_id for r in services.rank_products(request, profile.keywords, limit=K + 1,
+                profile = profiles.choose_profile(request)  # keywords and the category they point to
+                ours = [r.product_id for r in ranking.rank_products(request, profile.keywords, limit=K + 1,
                                                                      inferred=profile.category, inferred_hs=profile.hs)
                         if r.product_id != product.id][:K]
                 theirs = bm25_or(index, product.title_zh, exclude=product.id, limit=K)
@@ -381,7 +381,7 @@ def _held_out_generated(sample: int) -> dict:
 
     from marketplace.catalog.models import Product
     from marketplace.extensions import db
-    from marketplace.matching import services
+    from marketplace.matching import profiles, ranking
     from marketplace.search.sync import get_index
     from marketplace.sourcing.models import ProcurementRequest
     from marketplace.sourcing.states import RequestState, Visibility
@@ -401,8 +401,8 @@ def _held_out_generated(sample: int) -> dict:
             delivery_province_code=DEFAULT_PROVINCE, delivery_city_code="", required_certifications=[],
             required_readiness=[], must_requirements=[], deadline=DEADLINE, visibility=Visibility.PUBLIC,
             state=RequestState.OPEN)
-        profile = services.choose_profile(request)
-        ours = [r.product_id for r in services.rank_products(request, profile.keywords, limit=K + 1,
+        profile = profiles.choose_profile(request)
+        ours = [r.product_id for r in ranking.rank_products(request, profile.keywords, limit=K + 1,
                                                              inferred=profile.category, inferred_hs=profile.hs)
                 if r.product_id != row.id][:K]
         theirs = bm25_or(index, row.title_zh, exclude=row.id, limit=K)
@@ -422,7 +422,7 @@ def _fts_or(keywords) -> str | None:
 def _fts_product_query(fts, keywords, request) -> list[int]:
     """The keywords OR-ed, the request's must requirements as filters, bm25 top 20."""
     from bench.fts5_baseline import BM25_WEIGHTS
-    from marketplace.matching.services import musts_of
+    from marketplace.matching.profiles import musts_of
 
     expression = _fts_or(keywords)
     if expression is None:
@@ -471,7 +471,7 @@ def performance(products: int, requests: int, seed: int) -> dict:
     from marketplace.demo_products import bench_products
     from marketplace.extensions import db
     from marketplace.i18n import today_in_china
-    from marketplace.matching import explain, services
+    from marketplace.matching import explain, profiles, ranking, services
     from marketplace.matching.models import Match
     from marketplace.search import sync
     from marketplace.sourcing import search_kind as request_kind
@@ -498,17 +498,17 @@ def performance(products: int, requests: int, seed: int) -> dict:
             with app.test_request_context():
                 for request_id in sample[:20]:  # warm-up, untimed
                     request = db.session.get(ProcurementRequest, request_id)
-                    profile = services.request_profile(db.session, request)
+                    profile = profiles.request_profile(db.session, request)
                     keywords = profile.keywords
-                    services.rank_products(request, keywords, limit=TOP, inferred=profile.category,
+                    ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                            inferred_hs=profile.hs)
                     _fts_product_query(fts, keywords, request)
                 for request_id in sample:
                     request = db.session.get(ProcurementRequest, request_id)
-                    profile = services.request_profile(db.session, request)
+                    profile = profiles.request_profile(db.session, request)
                     keywords = profile.keywords
                     started = time.perf_counter()
-                    ranked = services.rank_products(request, keywords, limit=TOP, inferred=profile.category,
+                    ranked = ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                                     inferred_hs=profile.hs)
                     [str(line) for item in ranked for line in explain.part_lines(item.fit.parts)]
                     warm_ms.append(_ms(started))
@@ -517,15 +517,15 @@ def performance(products: int, requests: int, seed: int) -> dict:
                     _fts_product_query(fts, keywords, request)
                     fts_ms.append(_ms(started))
                     started = time.perf_counter()
-                    services.choose_keywords(request)
+                    profiles.choose_keywords(request)
                     keyword_ms.append(_ms(started))
                 for request_id in sample[:COLD_SAMPLES]:
                     request = db.session.get(ProcurementRequest, request_id)
-                    profile = services.request_profile(db.session, request)
+                    profile = profiles.request_profile(db.session, request)
                     keywords = profile.keywords
                     index.postings_cache = PostingsCache()
                     started = time.perf_counter()
-                    ranked = services.rank_products(request, keywords, limit=TOP, inferred=profile.category,
+                    ranked = ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                                     inferred_hs=profile.hs)
                     [str(line) for item in ranked for line in explain.part_lines(item.fit.parts)]
                     cold_ms.append(_ms(started))
@@ -553,7 +553,7 @@ def performance(products: int, requests: int, seed: int) -> dict:
                     changed.append(added + removed)
                     session.rollback()
                     record = services._product_record(session, product_id)
-                title_terms, _text = services.record_terms(record) if record else (set(), set())
+                title_terms, _text = profiles.record_terms(record) if record else (set(), set())
                 expression = " OR ".join(Fts5Index._all((t,)) for t in sorted(title_terms))
                 started = time.perf_counter()
                 if expression:

@@ -73,6 +73,8 @@ READINESS = "readiness"
 #: products: price tiers as "min_quantity:fen" pairs, space separated, lowest first (column; matching prices
 #: the requested quantity)
 TIERS = "tiers"
+#: products: the lowest unit price of any tier in fen, -1 when unpriced (column; matching bounds a price)
+MIN_PRICE = "min_price"
 #: products: each held, unexpired certification with its last day, "CODE:YYYYMMDD" (0: no end date) (column;
 #: matching checks validity on a request's date)
 CERT_UNTIL = "cert_until"
@@ -85,7 +87,7 @@ DEADLINE = "deadline"
 COLUMN_FIELDS = {
     ID: int, SKU_KEY: str, CATEGORY: str, HS: str, PROVINCE: str, CITY: str, CERTS: str,
     PRICE: int, MOQ: int, TARIFF_HIT: int, DOMESTIC_READY: int, VERIFIED: int, PUBLISHED: int, COMPANY: int,
-    CAPACITY: int, READINESS: str, TIERS: str, CERT_UNTIL: str,
+    CAPACITY: int, READINESS: str, TIERS: str, CERT_UNTIL: str, MIN_PRICE: int,
 }
 
 
@@ -150,6 +152,7 @@ def product_schema() -> fields.Schema:
         READINESS: fields.COLUMN(text_column),
         TIERS: fields.COLUMN(text_column),
         CERT_UNTIL: fields.COLUMN(text_column),
+        MIN_PRICE: fields.COLUMN(columns.NumericColumn("q", default=-1)),
         FINGERPRINT: fields.STORED(),
     })
 
@@ -255,6 +258,7 @@ def to_document(record: ProductRecord) -> dict:
         READINESS: " ".join(sorted(set(record.readiness))).encode(),
         TIERS: " ".join(f"{qty}:{fen}" for qty, fen in record.price_tiers).encode(),
         CERT_UNTIL: " ".join(f"{code}:{until}" for code, until in sorted(record.cert_until)).encode(),
+        MIN_PRICE: min((fen for _qty, fen in record.price_tiers), default=-1),
         FINGERPRINT: record.fingerprint(),
     }
 

@@ -257,6 +257,13 @@ class Candidates:
         """The text of a code."""
         return VOCABULARY.values[int(code)]
 
+    def cert_held(self, code: str) -> np.ndarray:
+        """Whether each candidate holds certification ``code`` (0/1; from the certifications column)."""
+        bit = CERT_BITS.bit(code)
+        if bit is None or schemas.CERTS not in self.columns:
+            return np.zeros(len(self.ids))
+        return ((self.columns[schemas.CERTS] & (1 << bit)) != 0).astype(float)
+
     def value(self, name: str, row: int):
         """One candidate's value of a column, decoded (text as str; certifications as space-separated codes)."""
         raw = self.columns[name][row]
@@ -308,6 +315,17 @@ def _raw_columns(names: tuple[str, ...], column_fields: dict, gen: _Generation, 
     """The candidates' values of some columns as the generation holds them: integers, text as VOCABULARY codes,
     certifications as bit sets (``Candidates.value`` decodes one)."""
     return {name: gen.columns[name][docnums] for name in names if name in column_fields}
+
+
+def _rows_of(docnums: np.ndarray, docs: np.ndarray) -> np.ndarray:
+    """Positions in the sorted ``docnums`` of the sorted ``docs`` that are in it (a merge by binary search:
+    ``np.isin`` sorts both arrays again for every keyword)."""
+    if not len(docs) or not len(docnums):
+        return np.zeros(0, dtype=np.int64)
+    rows = np.searchsorted(docnums, docs)
+    inside = rows < len(docnums)
+    rows, docs = rows[inside], docs[inside]
+    return rows[docnums[rows] == docs]
 
 
 class Similar:
@@ -390,10 +408,10 @@ class Similar:
             docnums = docnums[allowed]
             presence = np.zeros((len(docnums), len(keywords)), dtype=np.int8)
             for i, (in_text, in_title) in enumerate(zip(text_docs, title_docs, strict=True)):
-                if len(in_text):
-                    presence[np.isin(docnums, in_text, assume_unique=True), i] = 1
-                if len(in_title):
-                    presence[np.isin(docnums, in_title, assume_unique=True), i] = 2
+                for docs, value in ((in_text, 1), (in_title, 2)):
+                    rows = _rows_of(docnums, docs)
+                    if len(rows):
+                        presence[rows, i] = value
             ids = gen.columns[schemas.ID][docnums]
             return Candidates(keywords, docnums, ids, presence,
                               _raw_columns(columns, self.kind.columns, gen, docnums), key, self._text_columns())

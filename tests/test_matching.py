@@ -14,6 +14,7 @@ from marketplace.catalog import services as catalog_services
 from marketplace.catalog.models import Certification, Product, ProductStatus
 from marketplace.catalog.rows import PriceTierInput
 from marketplace.extensions import db
+from marketplace.matching import profiles, ranking
 from marketplace.matching import services as matching
 from marketplace.matching import sync as matching_sync
 from marketplace.matching.models import Match
@@ -302,28 +303,31 @@ def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
         assert matching_sync.cursor() > before
 
 
-def test_ranking_equals_scoring_every_candidate(app, world):
+@pytest.mark.parametrize("musts", [(), ("moq", "price", "capacity", "region", "category")])
+def test_ranking_equals_scoring_every_candidate(app, world, musts):
     """The bound-ordered scan returns exactly the best matches ``fit`` gives over every candidate."""
     rng = random.Random(3)
     with app.app_context():
-        for n in range(30):
-            make_product(company=world["rival"], actor=world["rival_user"],
+        for n in range(60):
+            side = "exporter" if n % 2 else "rival"  # in and out of the buyer's province
+            make_product(company=world[side], actor=world[f"{side}_user"],
                          title_zh=rng.choice(["不锈钢保温杯", "保温杯", "不锈钢水杯", "食品级保温壶", "炒锅"]) + f" {n}",
-                         moq=rng.choice([10, 1000, 5000]), monthly_capacity=rng.choice([None, 100, 100000]),
+                         moq=rng.choice([10, 5000]), monthly_capacity=rng.choice([None, 100000]),
                          category=rng.choice(["small_appliances", "kitchenware"]),
-                         price_tiers=[PriceTierInput(10, rng.choice([1500, 2600, 4000]))])
-        request = _post(world["buyer_user"], must_requirements=())
-        profile = matching.request_profile(db.session, request)
+                         price_tiers=[PriceTierInput(10, rng.choice([1500, 2600]))])
+        request = _post(world["buyer_user"], must_requirements=musts)
+        profile = profiles.request_profile(db.session, request)
         facts = profile.facts(request)
-        found = matching._product_index().similar_candidates(profile.keywords, columns=matching.PRODUCT_COLUMNS,
+        found = profiles.product_index().similar_candidates(profile.keywords, columns=profiles.PRODUCT_COLUMNS,
                                                              hs_prefix=facts.hs_code or None)
         every = []
         for row in range(len(found.ids)):
-            result = fit(facts, matching._facts_from_columns(int(found.ids[row]), found, row), found.presence[row])
+            result = fit(facts, profiles.facts_from_columns(int(found.ids[row]), found, row), found.presence[row])
             if result.matches:
                 every.append((-result.score, int(found.ids[row])))
+        assert every  # something matches (with the musts too): the comparison below is not vacuous
         for limit in (1, 5, 100):
-            ranked = matching.rank_products(request, profile.keywords, limit=limit, inferred=profile.category,
+            ranked = ranking.rank_products(request, profile.keywords, limit=limit, inferred=profile.category,
                                             inferred_hs=profile.hs)
             assert [(-r.fit.score, r.product_id) for r in ranked] == sorted(every)[:limit]
         db.session.rollback()
@@ -438,3 +442,53 @@ def test_new_matches_notify_once_per_request_and_exporter(app, world):
         notify_new_matches()  # nothing new: nothing more
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
             Notification.kind.in_(["match.suppliers", "match.opportunities"]))) == 2
+
+
+def test_match_email_choice_is_saved_in_settings(app, world, en_client):
+    from marketplace.accounts.models import User
+
+    with app.app_context():
+        email, user_id = world["buyer_user"].email, world["buyer_user"].id
+    login(en_client, email)
+    assert "E-mail about new matches" in en_client.get("/account/settings").get_data(as_text=True)
+    post_form(en_client, "/account/settings", {"name": "张三", "locale": "en", "match_digest": "off"})
+    bad = post_form(en_client, "/account/settings", {"name": "张三", "locale": "en", "match_digest": "hourly"})
+    assert bad.status_code in (200, 400) and "Not a valid choice" in bad.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, user_id).match_digest == "off"
+
+
+def test_buyer_shortlists_a_matched_supplier(app, world, en_client):
+    from marketplace.matching.models import SupplierShortlist
+
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        email, exporter_id = world["buyer_user"].email, world["exporter"].id
+        stranger = make_company(kind=CompanyKind.EXPORTER).id
+    login(en_client, email)
+    url = f"/matching/requests/{request_id}/shortlist/{exporter_id}"
+    post_form(en_client, url, {"on": "1"}, form_url=f"/sourcing/requests/{request_id}")
+    page = en_client.get(f"/sourcing/requests/{request_id}").get_data(as_text=True)
+    assert "Added to the shortlist." in page and 'data-testid="shortlisted"' in page
+    assert post_form(en_client, f"/matching/requests/{request_id}/shortlist/{stranger}", {"on": "1"},
+                     form_url="/").status_code == 404
+    post_form(en_client, url, {"on": "0"}, form_url=f"/sourcing/requests/{request_id}")
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SupplierShortlist)) == 0
+
+
+def test_a_large_backlog_is_left_to_the_catch_up_job(app, world, monkeypatch, runner):
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        monkeypatch.setattr(matching_sync, "INLINE_MAX_PENDING", 0)  # any backlog is "large"
+        newcomer = make_product(company=world["rival"], actor=world["rival_user"], title_zh="不锈钢保温杯 食品级 新款",
+                                moq=10, price_tiers=[PriceTierInput(10, 2000)], monthly_capacity=90000).id
+        db.session.commit()
+        assert newcomer not in _matches(request_id)  # the save did not wait for it
+        assert matching_sync.pending() >= 1
+        db.session.commit()
+    result = runner.invoke(args=["jobs", "run", "match-catch-up"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert newcomer in _matches(request_id)
+        assert matching_sync.pending() == 0

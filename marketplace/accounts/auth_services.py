@@ -459,14 +459,22 @@ def set_user_locale(user: User, locale: str) -> None:
     db.session.commit()
 
 
-def update_account(user: User, *, name: str | None, locale: str | None) -> User:
-    """Save the user's name and language ('' follows the browser)."""
+#: how a user hears of new matches by e-mail (in-app notifications always)
+MATCH_DIGESTS = ("immediate", "daily", "off")
+
+
+def update_account(user: User, *, name: str | None, locale: str | None, match_digest: str | None = None) -> User:
+    """Save the user's name, language ('' follows the browser) and new-match e-mail choice (None: unchanged)."""
     user_name = _check_text(name, "name", USER_NAME_MAX)
     locale = locale or ""
     if locale not in ACCOUNT_LOCALES:
         raise ValidationFailed(_l("Choose one of the languages offered."), "locale")
+    if match_digest is not None and match_digest not in MATCH_DIGESTS:
+        raise ValidationFailed(_l("Choose one of the e-mail options offered."), "match_digest")
     user.name = user_name
     user.locale = locale or None
+    if match_digest is not None:
+        user.match_digest = match_digest
     db.session.commit()
     return user
 

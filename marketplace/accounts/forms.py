@@ -114,6 +114,12 @@ class SettingsForm(FlaskForm):
         choices=[("", _l("Follow my browser")), ("zh_CN", "中文"), ("en", "English")],
         validate_choice=True,
     )
+    match_digest = SelectField(
+        _l("E-mail about new matches"),
+        choices=[("immediate", _l("At once (at most one e-mail a minute)")), ("daily", _l("A daily digest")),
+                 ("off", _l("No e-mail (in-app only)"))],
+        default="daily", validate_choice=True,
+    )
 
 
 class PasswordChangeForm(FlaskForm):

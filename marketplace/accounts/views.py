@@ -170,9 +170,12 @@ def settings():
     form = SettingsForm(obj=None if request.method == "POST" else current_user)
     if request.method == "GET":
         form.locale.data = current_user.locale or ""
+        form.match_digest.data = current_user.match_digest or "daily"
     if form.validate_on_submit():
         try:
-            services.update_account(_me(), name=form.name.data, locale=form.locale.data)
+            # a form posted without the choice (a script) leaves it as it is
+            services.update_account(_me(), name=form.name.data, locale=form.locale.data,
+                                    match_digest=form.match_digest.data if "match_digest" in request.form else None)
         except ValidationFailed as error:
             _show_error(form, error)
         else:

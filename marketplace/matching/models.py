@@ -61,6 +61,19 @@ class Match(db.Model):
         return f"<Match request {self.request_id} product {self.product_id} {self.score}>"
 
 
+class SupplierShortlist(db.Model):
+    """An exporter the buyer shortlisted for one of its requests (from the suppliers that fit it)."""
+
+    __tablename__ = "supplier_shortlist"
+    __table_args__ = (sa.UniqueConstraint("request_id", "company_id", name="uq_supplier_shortlist_request_company"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("procurement_requests.id", ondelete="CASCADE"), index=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MatchProfile(db.Model):
     """A request's keywords (and the category they point to when the request names none), chosen when it
     was last saved against the product index as it was then."""

@@ -313,21 +313,23 @@ def fit(request: RequestFacts, product: ProductFacts, presence) -> Fit:
                relevance=relevance_points / relevance_max, same_goods=level in SAME_GOODS_LEVELS)
 
 
-def bounds(request: RequestFacts, coverage, goods, region, moq_ok, capacity_points, bonus):
+def bounds(request: RequestFacts, coverage, goods, region, moq_ok, capacity_points, bonus, price=PRICE_MAX,
+           certs=CERTS_MAX, readiness=READINESS_MAX):
     """Upper bounds of ``fit(...).score`` for many products at once (numpy arrays), exact for the parts the
-    index's columns decide (text, goods, region, MOQ, capacity, bonuses) and the maximum for the others (price,
-    certifications, readiness): candidates are scored best bound first until no bound reaches the last place."""
+    index's columns decide (text, goods, region, MOQ, capacity, bonuses, readiness) and at most what the
+    others can be (price: from the lowest tier; certifications: those held today, valid or not on the
+    deadline): candidates are scored best bound first until no bound reaches the last place."""
     import numpy as np
 
     total = TEXT_MAX * coverage + region + np.where(moq_ok, MOQ_MAX, 0.0) + capacity_points
     if request.hs_code or (request.category and request.category != "other"):
         total = total + goods
     if request.target_fen is not None:
-        total = total + PRICE_MAX
+        total = total + price
     if request.required_certifications:
-        total = total + CERTS_MAX
+        total = total + certs
     if request.required_readiness:
-        total = total + READINESS_MAX
+        total = total + readiness
     return np.minimum(100.0, 100.0 * total / max_points(request) + bonus)
 
 

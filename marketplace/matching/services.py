@@ -19,14 +19,12 @@
 """
 from __future__ import annotations
 
-import bisect
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from marketplace.catalog.models import Product
 from marketplace.database import utcnow
@@ -34,352 +32,26 @@ from marketplace.errors import NotFound
 from marketplace.i18n import _l, today_in_china
 from marketplace.matching import scoring
 from marketplace.matching.models import Match, MatchProfile, MatchTerm
+from marketplace.matching.profiles import (
+    HS_TERM,
+    TERM_CHUNK,
+    Profile,
+    current_profile,
+    index_generation,
+    product_facts,
+    record_terms,
+    request_profile,
+)
+from marketplace.matching.ranking import Ranked, is_matchable, rank_products
 from marketplace.matching.scoring import (
-    DEFAULT_MUSTS,
     MATCHES_PER_REQUEST,
     MIN_RELEVANCE,
-    MIN_SCORE,
-    REQUIREMENTS,
     Fit,
-    ProductFacts,
-    RequestFacts,
     fit,
 )
 from marketplace.sourcing.models import ProcurementRequest
 from marketplace.sourcing.states import RequestState
-from search_index import Keyword, ProductRecord, presence_in, schemas
-from search_index.analysis import index_terms
-
-#: product index columns scoring reads
-PRODUCT_COLUMNS = (schemas.COMPANY, schemas.CATEGORY, schemas.HS, schemas.PROVINCE, schemas.CITY, schemas.MOQ,
-                   schemas.TIERS, schemas.CAPACITY, schemas.READINESS, schemas.CERT_UNTIL, schemas.TARIFF_HIT,
-                   schemas.VERIFIED)
-#: ``match_terms`` rows naming a request's HS code (4 digits or more) rather than a word
-HS_TERM = "hs:"
-#: terms looked up per query of ``match_terms``
-TERM_CHUNK = 400
-
-
-def _product_index():
-    from marketplace.search.sync import get_index
-
-    return get_index("products")
-
-
-# ----------------------------------------------------------------------------- facts
-
-
-def musts_of(request: ProcurementRequest) -> frozenset[str]:
-    """The request's must requirements (the default when never set)."""
-    value = request.must_requirements
-    if value is None:
-        return frozenset(DEFAULT_MUSTS)
-    return frozenset(code for code in value if code in REQUIREMENTS)
-
-
-def request_facts(request: ProcurementRequest, keywords: list[Keyword], inferred: str | None = None,
-                  inferred_hs: str | None = None) -> RequestFacts:
-    """What ``fit`` needs of a request and its keywords (``inferred`` / ``inferred_hs``: the category and HS
-    code its words point to, used when the buyer gave none)."""
-    category = request.category if request.category and request.category != "other" else (inferred or "other")
-    return RequestFacts(
-        id=request.id, buyer_id=request.buyer_company_id, quantity=int(request.quantity),
-        category=category, hs_code=request.hs_code or inferred_hs or "",
-        province=request.delivery_province_code or "", city=request.delivery_city_code or "",
-        target_fen=request.target_unit_price_fen,
-        required_certifications=tuple(sorted(request.required_certifications or ())),
-        required_readiness=tuple(sorted(request.required_readiness or ())), musts=musts_of(request),
-        deadline_key=schemas.date_key(request.deadline),
-        weights=tuple(k.weight for k in keywords), keyword_texts=tuple(k.text for k in keywords),
-    )
-
-
-def _tiers(text: str) -> tuple[tuple[int, int], ...]:
-    pairs = []
-    for part in (text or "").split():
-        qty, _sep, fen = part.partition(":")
-        pairs.append((int(qty), int(fen)))
-    return tuple(pairs)
-
-
-def _cert_until(text: str) -> dict:
-    out = {}
-    for part in (text or "").split():
-        code, _sep, until = part.rpartition(":")
-        out[code] = int(until)
-    return out
-
-
-def _facts_from_columns(product_id: int, found, row: int) -> ProductFacts:
-    """A candidate's facts from the index's columns (``search_index.Candidates``)."""
-    value = found.value
-    capacity = value(schemas.CAPACITY, row)
-    return ProductFacts(
-        id=product_id, company_id=value(schemas.COMPANY, row), category=value(schemas.CATEGORY, row),
-        hs_code=value(schemas.HS, row), province=value(schemas.PROVINCE, row), city=value(schemas.CITY, row),
-        moq=value(schemas.MOQ, row), tiers=_tiers(value(schemas.TIERS, row)),
-        capacity=None if capacity < 0 else capacity, readiness=frozenset(value(schemas.READINESS, row).split()),
-        cert_until=_cert_until(value(schemas.CERT_UNTIL, row)), tariff_hit=bool(value(schemas.TARIFF_HIT, row)),
-        zjtx=bool(value(schemas.VERIFIED, row)),
-    )
-
-
-def product_facts(record: ProductRecord) -> ProductFacts:
-    """What ``fit`` needs of a product, from its index record (the same values the index's columns hold)."""
-    document = schemas.to_document(record)
-    return ProductFacts(
-        id=record.id, company_id=record.company_id, category=record.category or "other",
-        hs_code=record.hs_code or "", province=record.province or "", city=record.city or "", moq=record.moq,
-        tiers=_tiers(document[schemas.TIERS].decode()), capacity=record.capacity,
-        readiness=frozenset(record.readiness), cert_until=_cert_until(document[schemas.CERT_UNTIL].decode()),
-        tariff_hit=record.tariff_hit, zjtx=record.verified,
-    )
-
-
-def record_terms(record: ProductRecord) -> tuple[set[str], set[str]]:
-    """(title terms, text terms) of a product as the index holds them."""
-    document = schemas.to_document(record)
-    return set(index_terms(document[schemas.TITLE])), set(index_terms(document[schemas.TEXT]))
-
-
-# ----------------------------------------------------------------------------- keywords
-
-
-def choose_keywords(request: ProcurementRequest) -> list[Keyword]:
-    """The request's keywords against the product index now (title counted twice; its own quantity and
-    target price are not goods words)."""
-    ignore = {str(request.quantity)}
-    if request.target_unit_price_fen:
-        ignore.add(str(request.target_unit_price_fen // 100))
-    return _product_index().keywords(request.description or "", title=request.title or "",
-                                     ignore=frozenset(ignore))
-
-
-def _generation() -> str:
-    gen_dir, number = _product_index().generation_key()
-    return f"{gen_dir}:{number}"[:120]
-
-
-#: products whose classification votes for a request's inferred category (the best by coverage)
-INFER_TOP = 20
-#: share of the votes (coverage-weighted) one category needs to be inferred
-INFER_SHARE = 0.5
-
-
-def _vote(values: list[tuple[str, float]]) -> str | None:
-    """The value holding at least ``INFER_SHARE`` of the weight (ties: the smaller value), or None."""
-    votes: dict[str, float] = {}
-    for value, weight in values:
-        if value:
-            votes[value] = votes.get(value, 0.0) + weight
-    total = sum(weight for _value, weight in values)
-    best = min(votes, key=lambda v: (-votes[v], v)) if votes else None
-    if not best or not total or votes[best] < INFER_SHARE * total:
-        return None
-    return best
-
-
-def infer_goods(keywords: list[Keyword]) -> tuple[str | None, str | None]:
-    """(category, HS code) the request's words point to (pseudo-relevance feedback): the values holding most of
-    the coverage of the ``INFER_TOP`` products its keywords find best, when one holds at least ``INFER_SHARE``
-    of it; the HS code is the subheading (6 digits) when one wins, else the heading (4)."""
-    if not keywords:
-        return None, None
-    found = _product_index().similar_candidates(keywords, columns=(schemas.CATEGORY, schemas.HS))
-    if not len(found.ids):
-        return None, None
-    coverage = found.coverage()
-    top = [int(row) for row in np.lexsort((found.ids, -coverage))[:INFER_TOP]]
-    category = _vote([(found.value(schemas.CATEGORY, row), float(coverage[row])) for row in top])
-    codes = [(found.value(schemas.HS, row), float(coverage[row])) for row in top]
-    hs = _vote([(code[:6] if len(code) >= 6 else "", weight) for code, weight in codes]) or \
-        _vote([(code[:4] if len(code) >= 4 else "", weight) for code, weight in codes])
-    return (None if category == "other" else category), hs
-
-
-def infer_category(keywords: list[Keyword]) -> str | None:
-    """The category the request's words point to (``infer_goods``)."""
-    return infer_goods(keywords)[0]
-
-
-@dataclass(frozen=True)
-class Profile:
-    """A request's keywords and the category they point to (when it named none)."""
-
-    keywords: list
-    category: str | None = None
-    hs: str | None = None
-
-    def as_json(self) -> dict:
-        """The stored form (``match_profiles.keywords``)."""
-        return {"keywords": [k.as_json() for k in self.keywords], "category": self.category, "hs": self.hs}
-
-    @classmethod
-    def from_json(cls, value) -> Profile:
-        if isinstance(value, list):  # keywords only
-            return cls([Keyword.from_json(v) for v in value])
-        return cls([Keyword.from_json(v) for v in value.get("keywords", [])], value.get("category"), value.get("hs"))
-
-    def facts(self, request: ProcurementRequest) -> RequestFacts:
-        """The request's facts with this profile's keywords and inferred classification."""
-        return request_facts(request, self.keywords, self.category, self.hs)
-
-
-def choose_profile(request: ProcurementRequest) -> Profile:
-    """Keywords chosen now, and the category and HS code they point to when the request gives none."""
-    keywords = choose_keywords(request)
-    needs_category = not request.category or request.category == "other"
-    if not needs_category and request.hs_code:
-        return Profile(keywords)
-    category, hs = infer_goods(keywords)
-    return Profile(keywords, category if needs_category else None, None if request.hs_code else hs)
-
-
-def effective_hs(request: ProcurementRequest, profile: Profile) -> str:
-    """The HS code matching uses for a request: its own, else the profile's inferred one."""
-    return request.hs_code or profile.hs or ""
-
-
-def request_profile(session: Session, request: ProcurementRequest, refresh: bool = False) -> Profile:
-    """The request's stored profile; chosen (and stored with its keywords' terms) when missing or ``refresh``."""
-    stored = session.get(MatchProfile, request.id)
-    if stored is not None and not refresh:
-        return Profile.from_json(stored.keywords)
-    profile = choose_profile(request)
-    if stored is None:
-        stored = MatchProfile(request_id=request.id)
-        session.add(stored)
-    stored.keywords = profile.as_json()
-    stored.generation = _generation()
-    stored.computed_at = utcnow()
-    total = sum(k.weight for k in profile.keywords) or 1.0
-    rows = {(term[:100], number): k.weight / total for number, k in enumerate(profile.keywords)
-            for alternative in k.alternatives for term in alternative}
-    hs = effective_hs(request, profile)
-    if len(hs) >= 4:  # products classified under it are candidates without a shared word
-        rows[(HS_TERM + hs, -1)] = 0.0
-    session.execute(sa.delete(MatchTerm).where(MatchTerm.request_id == request.id))
-    if rows:
-        session.execute(sa.insert(MatchTerm), [{"term": term, "request_id": request.id, "keyword": number,
-                                                "share": share} for (term, number), share in sorted(rows.items())])
-    return profile
-
-
-def profile_keywords(session: Session, request: ProcurementRequest, refresh: bool = False) -> list[Keyword]:
-    """The request's stored keywords (``request_profile``)."""
-    return request_profile(session, request, refresh).keywords
-
-
-def current_profile(session: Session, request: ProcurementRequest) -> Profile:
-    """The request's stored profile, or (never computed yet, or closed) one chosen now without storing: for
-    reads ("why not", the empty state), which must not write."""
-    stored = session.get(MatchProfile, request.id)
-    if stored is not None:
-        return Profile.from_json(stored.keywords)
-    return choose_profile(request)
-
-
-# ----------------------------------------------------------------------------- ranking
-
-
-@dataclass
-class Ranked:
-    """One scored product of a request."""
-
-    product_id: int
-    company_id: int
-    fit: Fit
-
-
-def is_matchable(request: ProcurementRequest, today=None) -> bool:
-    """Open and before its deadline (any visibility: invited-only requests are matched for their buyer)."""
-    return request.state is RequestState.OPEN and request.deadline >= (today or today_in_china())
-
-
-def _column_parts(facts: RequestFacts, found) -> tuple:
-    """(goods, region, moq_ok, capacity points, bonus) of every candidate, from the index's columns: the
-    parts ``fit`` takes from them, computed per distinct value (a few hundred) rather than per product."""
-    from marketplace.matching import scoring
-    from marketplace.regions import neighbours
-
-    cols = found.columns
-    n = len(found.ids)
-    goods = np.zeros(n)
-    if facts.hs_code or (facts.category and facts.category != "other"):
-        hs_values, hs_index = np.unique(cols[schemas.HS], return_inverse=True)
-        cat_values, cat_index = np.unique(cols[schemas.CATEGORY], return_inverse=True)
-        hs_points = np.array([scoring.GOODS_POINTS[scoring.goods_level(
-            RequestFacts(id=0, buyer_id=0, quantity=1, hs_code=facts.hs_code), ProductFacts(id=0, company_id=0, hs_code=h))]
-            for h in (found.text_of(code) for code in hs_values)])
-        same_category = facts.category and facts.category != "other"
-        cat_points = np.array([scoring.GOODS_POINTS["category"] if same_category and found.text_of(code) == facts.category
-                               else 0.0 for code in cat_values])
-        goods = np.maximum(hs_points[hs_index], cat_points[cat_index])
-    region = np.zeros(n)
-    if facts.province:
-        near = neighbours(facts.province)
-        prov_values, prov_index = np.unique(cols[schemas.PROVINCE], return_inverse=True)
-        prov_points = np.array([
-            scoring.REGION_POINTS["province"] if p == facts.province else
-            scoring.REGION_POINTS["neighbour"] if p and p in near else 0.0
-            for p in (found.text_of(code) for code in prov_values)])
-        region = prov_points[prov_index]
-        if facts.city:
-            same_city = (cols[schemas.CITY] == found.code_of(facts.city)) & (cols[schemas.PROVINCE] == found.code_of(facts.province))
-            region = np.where(same_city, scoring.REGION_POINTS["city"], region)
-    moq_ok = cols[schemas.MOQ] <= facts.quantity
-    capacity = cols[schemas.CAPACITY]
-    capacity_points = np.where(capacity < 0, scoring.CAPACITY_UNKNOWN_POINTS,
-                               np.where(capacity >= facts.quantity, scoring.CAPACITY_MAX, 0.0))
-    bonus = cols[schemas.TARIFF_HIT] * scoring.BONUS_TARIFF_HIT + cols[schemas.VERIFIED] * scoring.BONUS_ZJTX
-    return goods, region, moq_ok, capacity_points, bonus
-
-
-def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: int = MATCHES_PER_REQUEST,
-                  include_excluded: bool = False, inferred: str | None = None,
-                  inferred_hs: str | None = None) -> list[Ranked]:
-    """The best ``limit`` matching products of a request, exact: every product holding a keyword is a
-    candidate; each gets an upper bound of its score from the index's columns (``scoring.bounds``), and they
-    are scored with ``fit`` best bound first until no bound reaches the current last place (``inferred``: the
-    profile's category, when the request has none)."""
-    from marketplace.matching import scoring
-
-    if not keywords:
-        return []
-    facts = request_facts(request, keywords, inferred, inferred_hs)
-    found = _product_index().similar_candidates(keywords, columns=PRODUCT_COLUMNS, hs_prefix=facts.hs_code or None)
-    if not len(found.ids):
-        return []
-    coverage = found.coverage()
-    goods, region, moq_ok, capacity_points, bonus = _column_parts(facts, found)
-    bound = scoring.bounds(facts, coverage, goods, region, moq_ok, capacity_points, bonus)
-    relevant = scoring.relevance_bounds(facts, coverage, goods) >= MIN_RELEVANCE - 1e-9
-    relevant &= (coverage > 0) | (goods >= scoring.GOODS_POINTS["heading"])
-    order = np.lexsort((found.ids, -bound))
-    best: list[tuple[float, int]] = []  # (-score, product id), sorted
-    kept: dict[int, Ranked] = {}
-    slack = 0.05  # scores are rounded to 0.1: a bound this close may still tie the last place
-    for row in order:
-        if len(best) >= limit and bound[row] + slack < -best[limit - 1][0]:
-            break
-        if not include_excluded:
-            if bound[row] + slack < MIN_SCORE:
-                break
-            if not relevant[row]:
-                continue
-        product_id = int(found.ids[row])
-        product = _facts_from_columns(product_id, found, int(row))
-        result = fit(facts, product, found.presence[row])
-        if not (result.matches or include_excluded):
-            continue
-        key = (-result.score, product_id)
-        bisect.insort(best, key)
-        kept[product_id] = Ranked(product_id, product.company_id, result)
-        if len(best) > limit:
-            _score, dropped = best.pop()
-            kept.pop(dropped, None)
-    return [kept[product_id] for _score, product_id in best]
-
+from search_index import ProductRecord, presence_in
 
 # ----------------------------------------------------------------------------- writing matches
 
@@ -429,7 +101,7 @@ def recompute_request(session: Session, request_id: int, refresh: bool = True) -
         return 0, removed
     profile = request_profile(session, request, refresh=refresh)
     ranked = rank_products(request, profile.keywords, inferred=profile.category, inferred_hs=profile.hs)
-    return _write_request_matches(session, request, ranked, _generation())
+    return _write_request_matches(session, request, ranked, index_generation())
 
 
 def _product_record(session: Session, product_id: int) -> ProductRecord | None:
@@ -507,7 +179,7 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     refill: set[int] = set()
     added = removed = 0
     now = utcnow()
-    generation = _generation()
+    generation = index_generation()
     if record is None:
         refill.update(existing)
         removed += len(existing)
@@ -658,91 +330,26 @@ def explain_pair(session: Session, request: ProcurementRequest, product: Product
     return Explanation(request, product, result, why)
 
 
-# ----------------------------------------------------------------------------- reading matches
-
-
-def suppliers_for_request(request: ProcurementRequest, limit: int = 20) -> list[Match]:
-    """The request's best product per exporter, best first (the buyer's "suppliers" list)."""
+def set_shortlisted(actor, request_id: int, company_id: int, on: bool) -> bool:
+    """Add a matched exporter to the buyer's shortlist for its request, or take it off; returns whether it is on
+    it now. 404 for another company's request, or a company that is not among the request's matches."""
     from marketplace.extensions import db
+    from marketplace.matching.models import SupplierShortlist
+    from marketplace.sourcing.services import get_own_request
 
-    rows = db.session.scalars(
-        sa.select(Match).where(Match.request_id == request.id)
-        .options(selectinload(Match.product).selectinload(Product.company))
-        .order_by(Match.score_x10.desc(), Match.product_id)).all()
-    seen: set[int] = set()
-    out = []
-    for match in rows:
-        if match.exporter_id in seen:
-            continue
-        seen.add(match.exporter_id)
-        out.append(match)
-        if len(out) >= limit:
-            break
-    return out
-
-
-def count_for_request(request_id: int) -> int:
-    """How many products match a request."""
-    from marketplace.extensions import db
-
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Match).where(Match.request_id == request_id))
-
-
-def excluded_summary(request: ProcurementRequest) -> dict[str, int]:
-    """For an empty suppliers list: how many candidate products each must requirement excluded."""
-    from marketplace.extensions import db
-
-    profile = current_profile(db.session, request)
-    counts: dict[str, int] = {}
-    for item in rank_products(request, profile.keywords, limit=200, include_excluded=True, inferred=profile.category,
-                              inferred_hs=profile.hs):
-        for requirement in item.fit.excluded_by:
-            counts[requirement] = counts.get(requirement, 0) + 1
-    return counts
-
-
-def _visible_requests_for(company_id: int):
-    from marketplace.sourcing.services import exporter_can_see
-
-    return sa.and_(ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.deadline >= today_in_china(),
-                   exporter_can_see().params(company=company_id))
-
-
-def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match]:
-    """The open requests a product of the actor's company fits (those the company may see), best first."""
-    from marketplace.extensions import db
-
-    if actor.company_id != product.company_id:
-        raise NotFound(_l("This product does not exist."))
-    return db.session.scalars(
-        sa.select(Match).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
-        .where(Match.product_id == product.id, _visible_requests_for(actor.company_id))
-        .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company))
-        .order_by(Match.score_x10.desc(), Match.request_id).limit(limit)).all()
-
-
-def opportunities_query(company_id: int):
-    """SELECT of the exporter's 商机: each open request it may see that its products fit, with its best
-    product's match (one row per request), best first."""
-    ranked = (sa.select(Match.id, sa.func.row_number().over(
-        partition_by=Match.request_id, order_by=(Match.score_x10.desc(), Match.product_id)).label("place"))
-        .join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
-        .where(Match.exporter_id == company_id, _visible_requests_for(company_id)).subquery())
-    return (sa.select(Match).join(ranked, sa.and_(ranked.c.id == Match.id, ranked.c.place == 1))
-            .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company),
-                     selectinload(Match.product))
-            .order_by(Match.score_x10.desc(), Match.request_id))
-
-
-def opportunities(actor, page=1, per_page: int = 20):
-    """A page of the exporter's 商机 (``opportunities_query``)."""
-    from marketplace.extensions import db
-    from marketplace.inputs import page_number
-    from marketplace.sourcing.services import require_exporter
-
-    company = require_exporter(actor)
-    return db.paginate(opportunities_query(company.id), page=page_number(page), per_page=per_page,
-                       error_out=False, count=True)
+    request = get_own_request(actor, request_id)
+    entry = db.session.scalar(sa.select(SupplierShortlist).where(SupplierShortlist.request_id == request.id,
+                                                                SupplierShortlist.company_id == company_id))
+    if on and entry is None:
+        matched = db.session.scalar(sa.select(Match.id).where(Match.request_id == request.id,
+                                                              Match.exporter_id == company_id).limit(1))
+        if matched is None:
+            raise NotFound(_l("This supplier is not among the request's matches."))
+        db.session.add(SupplierShortlist(request_id=request.id, company_id=company_id, created_by_id=actor.id))
+    elif not on and entry is not None:
+        db.session.delete(entry)
+    db.session.commit()
+    return on
 
 
 def invite_to_quote(actor, request_id: int, company_id: int) -> bool:

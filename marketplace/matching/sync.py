@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 CURSOR_NAME = "matches"
 #: change rows recomputed per transaction
 BATCH_ROWS = 2000
+#: after a save in the embedded default (inline drain) the saving process catches up itself only when at most
+#: this many change rows wait; a larger backlog (a spreadsheet import) is left to the ``match-catch-up`` job
+#: (every minute, in the worker or the ``make run`` jobs thread), so a save never waits for thousands of rows
+INLINE_MAX_PENDING = 200
 
 
 def _ceiling() -> int:
@@ -40,10 +44,31 @@ def _ceiling() -> int:
     return min(get_index("products").cursor, get_index("requests").cursor)
 
 
-def catch_up(max_batches: int | None = None) -> dict:
-    """Recompute what the change log names past the matches cursor; returns counts of what was done."""
+def after_drain() -> dict | None:
+    """The after-drain hook: everything in the worker; in an inline drain only a small backlog."""
+    from flask import current_app
+
+    if current_app.config.get("SEARCH_DRAIN", "inline") == "inline":
+        return catch_up(max_pending=INLINE_MAX_PENDING)
+    return catch_up()
+
+
+def pending() -> int:
+    """Change rows past the matches cursor (up to the indexes' cursors)."""
+    with reading_only(), Session(db.engine) as session:
+        current = session.scalar(sa.select(IndexReplica.cursor).where(IndexReplica.name == CURSOR_NAME)) or 0
+        return session.scalar(sa.select(sa.func.count()).select_from(IndexChange).where(
+            IndexChange.id > current, IndexChange.id <= _ceiling())) or 0
+
+
+def catch_up(max_batches: int | None = None, max_pending: int | None = None) -> dict:
+    """Recompute what the change log names past the matches cursor; returns counts of what was done.
+    ``max_pending``: do nothing when more change rows than this wait (they are left to the periodic job)."""
     done = {"changes": 0, "requests": 0, "products": 0, "added": 0, "removed": 0, "seconds": 0.0}
     started = time.perf_counter()
+    if max_pending is not None and cursor() and pending() > max_pending:
+        logger.info("matches: a backlog of change rows is left to the match-catch-up job")
+        return done
     batches = 0
     while max_batches is None or batches < max_batches:
         ceiling = _ceiling()

@@ -15,7 +15,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.i18n import _
 from marketplace.inputs import query_id
-from marketplace.matching import bp, explain, services
+from marketplace.matching import bp, explain, queries, ranking, services
 from marketplace.matching.forms import InviteForm
 from marketplace.sourcing.services import get_own_request
 
@@ -31,24 +31,25 @@ def _matching_helpers():
 def request_suppliers(req) -> dict:
     """What the buyer's request page shows of its matches: the best product per exporter, the count, and
     (when empty) which must requirement excluded the candidates."""
-    suppliers = services.suppliers_for_request(req)
-    excluded = services.excluded_summary(req) if not suppliers and services.is_matchable(req) else {}
-    return {"suppliers": suppliers, "total": services.count_for_request(req.id), "excluded": excluded,
-            "invite_form": InviteForm(formdata=None), "matchable": services.is_matchable(req)}
+    suppliers = queries.suppliers_for_request(req)
+    excluded = queries.excluded_summary(req) if not suppliers and ranking.is_matchable(req) else {}
+    return {"suppliers": suppliers, "total": queries.count_for_request(req.id), "excluded": excluded,
+            "invite_form": InviteForm(formdata=None), "matchable": ranking.is_matchable(req),
+            "shortlisted": queries.shortlisted(req.id)}
 
 
 def product_requests(product) -> list:
     """The open requests an owner's product fits (empty for anyone else)."""
     if not current_user.is_authenticated or current_user.company_id != product.company_id:
         return []
-    return services.requests_for_product(current_user, product)
+    return queries.requests_for_product(current_user, product)
 
 
 @bp.get("/opportunities")
 @login_required
 def opportunities():
     """The exporter's 商机: open requests its products fit, best first, each with its best product."""
-    page = services.opportunities(current_user, request.args.get("page", 1))
+    page = queries.opportunities(current_user, request.args.get("page", 1))
     return render_template("matching/opportunities.html", page=page)
 
 
@@ -78,6 +79,20 @@ def why_not(request_id: int):
             found = services.explain_pair(db.session, req, product)
     return render_template("matching/why.html", req=req, found=found, problem=problem, raw=raw or "",
                            why_not=explain.WHY_NOT), (422 if problem else 200)
+
+
+@bp.post("/requests/<int:request_id>/shortlist/<int:company_id>")
+@login_required
+def shortlist(request_id: int, company_id: int):
+    """The buyer puts a matched exporter on its shortlist for the request, or takes it off (``on``: 1 or 0)."""
+    form = InviteForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired; please try again."), "danger")
+    elif services.set_shortlisted(current_user, request_id, company_id, request.form.get("on") == "1"):
+        flash(_("Added to the shortlist."), "success")
+    else:
+        flash(_("Taken off the shortlist."), "info")
+    return redirect(url_for("sourcing.request_page", request_id=request_id, _anchor="suppliers"))
 
 
 @bp.post("/requests/<int:request_id>/invite/<int:company_id>")

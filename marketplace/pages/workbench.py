@@ -1,7 +1,7 @@
 """The logged-in home page: a workbench of what waits for the user's company, by role.
 
 Owns: the workbench's reads. Every list comes from its feature's own service or rule table
-(sourcing.queries.list_my_requests, matching.services.opportunities_query, deals.states.RULES,
+(sourcing.queries.list_my_requests, matching.queries.top_opportunities, deals.states.RULES,
 accounts.company_services.pending_companies); what is added here is counting, scoped to the
 user's own company. Writes only what those services write on reading (lapsed requests and
 intents are expired first, as their own list pages do).
@@ -24,7 +24,7 @@ from marketplace.deals.states import RULES, Action, IntentState, Party
 from marketplace.extensions import db
 from marketplace.i18n import today_in_china
 from marketplace.matching.models import Match
-from marketplace.matching.services import opportunities_query
+from marketplace.matching.queries import top_opportunities
 from marketplace.sourcing.queries import RequestFilter, list_my_requests
 from marketplace.sourcing.states import RequestState
 
@@ -112,7 +112,7 @@ def _fill_buyer(user: User, bench: Workbench) -> None:
 
 def _fill_exporter(user: User, bench: Workbench) -> None:
     company_id = user.company_id
-    bench.opportunities = list(db.session.scalars(opportunities_query(company_id).limit(OPPORTUNITIES_SHOWN)))
+    bench.opportunities = top_opportunities(company_id, OPPORTUNITIES_SHOWN)
     bench.blocks.append("opportunities")
     _fill_waiting(user, bench)
     bench.readiness = readiness_gaps(company_id)

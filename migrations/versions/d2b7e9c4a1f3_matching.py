@@ -73,6 +73,25 @@ def upgrade():
     with op.batch_alter_table('match_terms', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_match_terms_request_id'), ['request_id'], unique=False)
 
+    op.create_table(
+        'supplier_shortlist',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('request_id', sa.Integer(), nullable=False),
+        sa.Column('company_id', sa.Integer(), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('created_at', marketplace.database.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(['company_id'], ['companies.id'], name=op.f('fk_supplier_shortlist_company_id_companies'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_supplier_shortlist_created_by_id_users'),
+                                ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['request_id'], ['procurement_requests.id'],
+                                name=op.f('fk_supplier_shortlist_request_id_procurement_requests'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_supplier_shortlist')),
+        sa.UniqueConstraint('request_id', 'company_id', name='uq_supplier_shortlist_request_company'),
+    )
+    with op.batch_alter_table('supplier_shortlist', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_supplier_shortlist_request_id'), ['request_id'], unique=False)
+
     with op.batch_alter_table('procurement_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('must_requirements', sa.JSON(), server_default='[]', nullable=False))
     with op.batch_alter_table('users', schema=None) as batch_op:
@@ -84,6 +103,9 @@ def downgrade():
         batch_op.drop_column('match_digest')
     with op.batch_alter_table('procurement_requests', schema=None) as batch_op:
         batch_op.drop_column('must_requirements')
+    with op.batch_alter_table('supplier_shortlist', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_supplier_shortlist_request_id'))
+    op.drop_table('supplier_shortlist')
     with op.batch_alter_table('match_terms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_match_terms_request_id'))
     op.drop_table('match_terms')

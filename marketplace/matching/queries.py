@@ -1,0 +1,179 @@
+"""Reading matches for pages and the command line: a request's suppliers (best product per exporter), a
+product's requests, an exporter's 商机, the buyer's shortlist. Deadlines and who may see which request are
+applied here (``sourcing.services.exporter_can_see``), never by the stored rows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from marketplace.catalog.models import Product
+from marketplace.errors import NotFound
+from marketplace.i18n import _l, today_in_china
+from marketplace.matching.models import Match
+from marketplace.matching.profiles import current_profile
+from marketplace.matching.ranking import rank_products
+from marketplace.sourcing.models import ProcurementRequest
+from marketplace.sourcing.states import RequestState
+
+# ----------------------------------------------------------------------------- reading matches
+
+
+def suppliers_for_request(request: ProcurementRequest, limit: int = 20) -> list[Match]:
+    """The request's best product per exporter, best first (the buyer's "suppliers" list)."""
+    from marketplace.extensions import db
+
+    rows = db.session.scalars(
+        sa.select(Match).where(Match.request_id == request.id)
+        .options(selectinload(Match.product).selectinload(Product.company))
+        .order_by(Match.score_x10.desc(), Match.product_id)).all()
+    seen: set[int] = set()
+    out = []
+    for match in rows:
+        if match.exporter_id in seen:
+            continue
+        seen.add(match.exporter_id)
+        out.append(match)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def count_for_request(request_id: int) -> int:
+    """How many products match a request."""
+    from marketplace.extensions import db
+
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Match).where(Match.request_id == request_id))
+
+
+def excluded_summary(request: ProcurementRequest) -> dict[str, int]:
+    """For an empty suppliers list: how many candidate products each must requirement excluded."""
+    from marketplace.extensions import db
+
+    profile = current_profile(db.session, request)
+    counts: dict[str, int] = {}
+    for item in rank_products(request, profile.keywords, limit=200, include_excluded=True, inferred=profile.category,
+                              inferred_hs=profile.hs):
+        for requirement in item.fit.excluded_by:
+            counts[requirement] = counts.get(requirement, 0) + 1
+    return counts
+
+
+def _visible_requests_for(company_id: int):
+    from marketplace.sourcing.services import exporter_can_see
+
+    return sa.and_(ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.deadline >= today_in_china(),
+                   exporter_can_see().params(company=company_id))
+
+
+def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match]:
+    """The open requests a product of the actor's company fits (those the company may see), best first."""
+    from marketplace.extensions import db
+
+    if actor.company_id != product.company_id:
+        raise NotFound(_l("This product does not exist."))
+    return db.session.scalars(
+        sa.select(Match).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
+        .where(Match.product_id == product.id, _visible_requests_for(actor.company_id))
+        .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company))
+        .order_by(Match.score_x10.desc(), Match.request_id).limit(limit)).all()
+
+
+def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Match]:
+    """The exporter's best match per visible open request, best first, until ``wanted`` requests: read down
+    its matches by score (index ``exporter_id, score``) in chunks, keeping each request's first row."""
+    from marketplace.extensions import db
+
+    query = (sa.select(Match).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
+             .where(Match.exporter_id == company_id, _visible_requests_for(company_id))
+             .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company),
+                      selectinload(Match.product))
+             .order_by(Match.score_x10.desc(), Match.request_id, Match.product_id))
+    seen: set[int] = set()
+    found: list[Match] = []
+    offset = 0
+    while len(found) < wanted:
+        rows = db.session.scalars(query.offset(offset).limit(chunk)).all()
+        for match in rows:
+            if match.request_id not in seen:
+                seen.add(match.request_id)
+                found.append(match)
+        if len(rows) < chunk:
+            break
+        offset += chunk
+        chunk *= 2
+    return found[:wanted]
+
+
+def top_opportunities(company_id: int, limit: int = 5) -> list[Match]:
+    """The exporter's best ``limit`` 商机 (for the workbench)."""
+    return _best_per_request(company_id, limit)
+
+
+@dataclass
+class ListPage:
+    """A page of a list built in Python, shaped like Flask-SQLAlchemy's Pagination for the pager macro."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2):
+        """Page numbers to show, None for a gap (as Flask-SQLAlchemy's)."""
+        last = 0
+        for number in range(1, self.pages + 1):
+            if (number <= left_edge or self.page - left_current <= number <= self.page + right_current
+                    or number > self.pages - right_edge):
+                if last and number - last > 1:
+                    yield None
+                yield number
+                last = number
+
+
+def opportunities(actor, page=1, per_page: int = 20) -> ListPage:
+    """A page of the exporter's 商机: each open request it may see that its products fit, with its best
+    product's match, best first."""
+    from marketplace.extensions import db
+    from marketplace.inputs import page_number
+    from marketplace.sourcing.services import require_exporter
+
+    company = require_exporter(actor)
+    total = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Match.request_id)))
+        .join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
+        .where(Match.exporter_id == company.id, _visible_requests_for(company.id))) or 0
+    number = min(page_number(page), max(1, -(-total // per_page)))
+    best = _best_per_request(company.id, number * per_page)
+    return ListPage(best[(number - 1) * per_page: number * per_page], number, per_page, total)
+
+
+def shortlisted(request_id: int) -> set[int]:
+    """The exporter companies the buyer shortlisted for a request."""
+    from marketplace.extensions import db
+    from marketplace.matching.models import SupplierShortlist
+
+    return set(db.session.scalars(sa.select(SupplierShortlist.company_id)
+                                  .where(SupplierShortlist.request_id == request_id)))
