@@ -141,7 +141,8 @@ def quality(seed: int = 2025) -> dict:
     from marketplace.catalog.services import is_publicly_visible
     from marketplace.demo import BUYER_EMAIL, load_demo_data
     from marketplace.extensions import db
-    from marketplace.matching import profiles, ranking, services
+    from marketplace.matching import profiles, services
+    from marketplace.matching import ranking as match_ranking
     from marketplace.matching import sync as match_sync
     from marketplace.matching.models import Match
     from marketplace.search import sync
@@ -212,7 +213,7 @@ def quality(seed: int = 2025) -> dict:
                     required_certifications=[], required_readiness=[], must_requirements=[], deadline=DEADLINE,
                     visibility=Visibility.PUBLIC, state=RequestState.OPEN)
                 profile = profiles.choose_profile(request)  # keywords and the category they point to
-                ours = [r.product_id for r in ranking.rank_products(request, profile.keywords, limit=K + 1,
+                ours = [r.product_id for r in match_ranking.rank_products(request, profile.keywords, limit=K + 1,
                                                                      inferred=profile.category, inferred_hs=profile.hs)
                         if r.product_id != product.id][:K]
                 theirs = bm25_or(index, product.title_zh, exclude=product.id, limit=K)
@@ -381,7 +382,8 @@ def _held_out_generated(sample: int) -> dict:
 
     from marketplace.catalog.models import Product
     from marketplace.extensions import db
-    from marketplace.matching import profiles, ranking
+    from marketplace.matching import profiles
+    from marketplace.matching import ranking as match_ranking
     from marketplace.search.sync import get_index
     from marketplace.sourcing.models import ProcurementRequest
     from marketplace.sourcing.states import RequestState, Visibility
@@ -402,7 +404,7 @@ def _held_out_generated(sample: int) -> dict:
             required_readiness=[], must_requirements=[], deadline=DEADLINE, visibility=Visibility.PUBLIC,
             state=RequestState.OPEN)
         profile = profiles.choose_profile(request)
-        ours = [r.product_id for r in ranking.rank_products(request, profile.keywords, limit=K + 1,
+        ours = [r.product_id for r in match_ranking.rank_products(request, profile.keywords, limit=K + 1,
                                                              inferred=profile.category, inferred_hs=profile.hs)
                 if r.product_id != row.id][:K]
         theirs = bm25_or(index, row.title_zh, exclude=row.id, limit=K)
@@ -471,7 +473,8 @@ def performance(products: int, requests: int, seed: int) -> dict:
     from marketplace.demo_products import bench_products
     from marketplace.extensions import db
     from marketplace.i18n import today_in_china
-    from marketplace.matching import explain, profiles, ranking, services
+    from marketplace.matching import explain, profiles, services
+    from marketplace.matching import ranking as match_ranking
     from marketplace.matching.models import Match
     from marketplace.search import sync
     from marketplace.sourcing import search_kind as request_kind
@@ -500,7 +503,7 @@ def performance(products: int, requests: int, seed: int) -> dict:
                     request = db.session.get(ProcurementRequest, request_id)
                     profile = profiles.request_profile(db.session, request)
                     keywords = profile.keywords
-                    ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
+                    match_ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                            inferred_hs=profile.hs)
                     _fts_product_query(fts, keywords, request)
                 for request_id in sample:
@@ -508,7 +511,7 @@ def performance(products: int, requests: int, seed: int) -> dict:
                     profile = profiles.request_profile(db.session, request)
                     keywords = profile.keywords
                     started = time.perf_counter()
-                    ranked = ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
+                    ranked = match_ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                                     inferred_hs=profile.hs)
                     [str(line) for item in ranked for line in explain.part_lines(item.fit.parts)]
                     warm_ms.append(_ms(started))
@@ -525,7 +528,7 @@ def performance(products: int, requests: int, seed: int) -> dict:
                     keywords = profile.keywords
                     index.postings_cache = PostingsCache()
                     started = time.perf_counter()
-                    ranked = ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
+                    ranked = match_ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                                     inferred_hs=profile.hs)
                     [str(line) for item in ranked for line in explain.part_lines(item.fit.parts)]
                     cold_ms.append(_ms(started))
