@@ -170,10 +170,6 @@ def infer_goods(keywords: list[Keyword]) -> tuple[str | None, str | None]:
     return (None if category == "other" else category), hs
 
 
-def infer_category(keywords: list[Keyword]) -> str | None:
-    """The category the request's words point to (``infer_goods``)."""
-    return infer_goods(keywords)[0]
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -237,10 +233,6 @@ def request_profile(session: Session, request: ProcurementRequest, refresh: bool
                                                 "share": share} for (term, number), share in sorted(rows.items())])
     return profile
 
-
-def profile_keywords(session: Session, request: ProcurementRequest, refresh: bool = False) -> list[Keyword]:
-    """The request's stored keywords (``request_profile``)."""
-    return request_profile(session, request, refresh).keywords
 
 
 def current_profile(session: Session, request: ProcurementRequest) -> Profile:

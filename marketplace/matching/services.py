@@ -243,14 +243,6 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     return added, removed
 
 
-def _match_counts(session: Session, request_ids: set[int]) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    ids = sorted(request_ids)
-    for start in range(0, len(ids), 500):
-        counts.update(session.execute(sa.select(Match.request_id, sa.func.count()).where(
-            Match.request_id.in_(ids[start:start + 500])).group_by(Match.request_id)).all())
-    return counts
-
 
 def _last_place(session: Session, request_id: int) -> Match | None:
     return session.scalars(sa.select(Match).where(Match.request_id == request_id)
