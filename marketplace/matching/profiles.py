@@ -99,12 +99,11 @@ def facts_from_columns(product_id: int, found, row: int) -> ProductFacts:
 
 def product_facts(record: ProductRecord) -> ProductFacts:
     """What ``fit`` needs of a product, from its index record (the same values the index's columns hold)."""
-    document = schemas.to_document(record)
     return ProductFacts(
         id=record.id, company_id=record.company_id, category=record.category or "other",
         hs_code=record.hs_code or "", province=record.province or "", city=record.city or "", moq=record.moq,
-        tiers=_tiers(document[schemas.TIERS].decode()), capacity=record.capacity,
-        readiness=frozenset(record.readiness), cert_until=_cert_until(document[schemas.CERT_UNTIL].decode()),
+        tiers=tuple(record.price_tiers), capacity=record.capacity,
+        readiness=frozenset(record.readiness), cert_until=dict(record.cert_until),
         tariff_hit=record.tariff_hit, zjtx=record.verified,
     )
 

@@ -54,7 +54,7 @@ def _column_parts(facts: RequestFacts, found) -> tuple:
     cols = found.columns
     n = len(found.ids)
     goods = np.zeros(n)
-    if facts.hs_code or (facts.category and facts.category != "other"):
+    if facts.classified:
         hs_values, hs_index = np.unique(cols[schemas.HS], return_inverse=True)
         cat_values, cat_index = np.unique(cols[schemas.CATEGORY], return_inverse=True)
         hs_points = np.array([scoring.GOODS_POINTS[scoring.goods_level(
@@ -124,7 +124,7 @@ def _may_pass_musts(facts: RequestFacts, found, parts) -> np.ndarray:
         ok &= cols[schemas.CAPACITY] >= facts.quantity
     if "region" in musts:
         ok &= region >= scoring.REGION_POINTS["province"]
-    if "category" in musts and (facts.hs_code or (facts.category and facts.category != "other")):
+    if "category" in musts and facts.classified:
         ok &= goods > 0
     return ok
 

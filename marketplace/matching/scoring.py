@@ -89,6 +89,11 @@ class RequestFacts:
     weights: tuple[float, ...] = ()
     keyword_texts: tuple[str, ...] = ()
 
+    @property
+    def classified(self) -> bool:
+        """The request names (or its words point to) an HS code or a category: the goods part applies."""
+        return bool(self.hs_code or (self.category and self.category != "other"))
+
 
 @dataclass(frozen=True)
 class ProductFacts:
@@ -178,7 +183,7 @@ def goods_level(request: RequestFacts, product: ProductFacts) -> str:
 def max_points(request: RequestFacts) -> float:
     """The points the request makes applicable (the score's denominator)."""
     total = TEXT_MAX + REGION_MAX + MOQ_MAX + CAPACITY_MAX
-    if request.hs_code or (request.category and request.category != "other"):
+    if request.classified:
         total += GOODS_MAX
     if request.target_fen is not None:
         total += PRICE_MAX
@@ -189,11 +194,6 @@ def max_points(request: RequestFacts) -> float:
     return total
 
 
-def upper_bound(request: RequestFacts, coverage: float) -> float:
-    """The best score any product with this coverage could reach (candidates are scored best bound first)."""
-    best = TEXT_MAX * coverage + max_points(request) - TEXT_MAX
-    return min(100.0, 100.0 * best / max_points(request) + BONUS_TARIFF_HIT + BONUS_ZJTX)
-
 
 def best_possible(coverage: float) -> float:
     """The highest score any request could give a product reaching ``coverage`` (every other part at its most,
@@ -201,11 +201,6 @@ def best_possible(coverage: float) -> float:
     largest = TEXT_MAX + GOODS_MAX + REGION_MAX + MOQ_MAX + PRICE_MAX + CERTS_MAX + READINESS_MAX + CAPACITY_MAX
     return min(100.0, 100.0 * (1 - TEXT_MAX * (1 - coverage) / largest) + BONUS_TARIFF_HIT + BONUS_ZJTX)
 
-
-def can_be_relevant(request: RequestFacts, coverage: float) -> bool:
-    """Whether a product with this coverage can reach ``MIN_RELEVANCE`` (with the best classification)."""
-    goods = GOODS_MAX if (request.hs_code or (request.category and request.category != "other")) else 0.0
-    return (TEXT_MAX * coverage + goods) / (TEXT_MAX + goods) >= MIN_RELEVANCE
 
 
 def fit(request: RequestFacts, product: ProductFacts, presence) -> Fit:
@@ -228,7 +223,7 @@ def fit(request: RequestFacts, product: ProductFacts, presence) -> Fit:
     relevance_points, relevance_max = points, TEXT_MAX
     level = "other"
 
-    if request.hs_code or (request.category and request.category != "other"):
+    if request.classified:
         level = goods_level(request, product)
         parts["goods"] = {"points": GOODS_POINTS[level], "max": GOODS_MAX, "level": level,
                           "hs": product.hs_code or "", "category": product.category}
@@ -322,7 +317,7 @@ def bounds(request: RequestFacts, coverage, goods, region, moq_ok, capacity_poin
     import numpy as np
 
     total = TEXT_MAX * coverage + region + np.where(moq_ok, MOQ_MAX, 0.0) + capacity_points
-    if request.hs_code or (request.category and request.category != "other"):
+    if request.classified:
         total = total + goods
     if request.target_fen is not None:
         total = total + price
@@ -335,6 +330,6 @@ def bounds(request: RequestFacts, coverage, goods, region, moq_ok, capacity_poin
 
 def relevance_bounds(request: RequestFacts, coverage, goods):
     """``fit(...).relevance`` for many products at once (exact: text and classification come from columns)."""
-    if request.hs_code or (request.category and request.category != "other"):
+    if request.classified:
         return (TEXT_MAX * coverage + goods) / (TEXT_MAX + GOODS_MAX)
     return coverage
