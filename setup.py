@@ -45,6 +45,9 @@ setup(
         "whoosh==2.7.4",
         "rjieba>=0.2.2,<0.3",
         "numpy>=1.26,<3",
+        # matchmaking sessions: QR codes for check-in (pure Python, SVG); the session report as PDF
+        "segno>=1.6,<2",
+        "fpdf2>=2.8,<3",
     ],
     extras_require={
         "dev": [

@@ -122,7 +122,11 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.matching import register_hooks as register_matching
     from marketplace.notifications import bp as notifications_bp
     from marketplace.pages import bp as pages_bp
+    from marketplace.reports import bp as reports_bp
     from marketplace.search.views import bp as search_bp
+    from marketplace.sessions import board_views  # noqa: F401  (adds its routes to the sessions blueprint)
+    from marketplace.sessions.followups import register_jobs as register_session_jobs
+    from marketplace.sessions.views import bp as sessions_bp
     from marketplace.sourcing import bp as sourcing_bp
 
     app.register_blueprint(pages_bp)
@@ -135,7 +139,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(search_bp, url_prefix="/search")
     app.register_blueprint(sourcing_bp, url_prefix="/sourcing")
     app.register_blueprint(matching_bp, url_prefix="/matching")
+    app.register_blueprint(sessions_bp, url_prefix="/sessions")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
     register_matching()
+    register_session_jobs()
 
 
 def register_errorhandlers(app: Flask) -> None:

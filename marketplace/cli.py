@@ -50,10 +50,11 @@ def register_commands(app: Flask) -> None:
     from marketplace.demo import demo
     from marketplace.jobs import register_jobs
     from marketplace.matching.cli import match
+    from marketplace.reports.cli import reports
     from marketplace.search.cli import index, search
     from marketplace.sourcing.cli import sourcing
     from marketplace.translations_cli import translations
 
-    for group in (companies, catalog, deals, demo, translations, mail, index, search, sourcing, match):
+    for group in (companies, catalog, deals, demo, translations, mail, index, search, sourcing, match, reports):
         app.cli.add_command(group)
     register_jobs(app)  # `flask jobs …`; under `flask run` with JOBS_INLINE, the periodic jobs in-process

@@ -15,3 +15,10 @@ from marketplace.sourcing.models import (  # noqa: F401
     RequestEvent,
     RequestInvitation,
 )
+from marketplace.sessions.models import (  # noqa: F401
+    IntentFollowUp,
+    MatchmakingSession,
+    Meeting,
+    SessionHost,
+    SessionRegistration,
+)

@@ -34,11 +34,12 @@ class OrderIntent(db.Model):
     buyer_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
     exporter_company_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
     product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id", ondelete="SET NULL"), index=True)
-    #: the procurement request / quote it came from (sourcing), the matchmaking session (table lands later)
+    #: the procurement request / quote it came from (sourcing), the matchmaking session
     request_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("procurement_requests.id", ondelete="SET NULL"), index=True)
     quote_id: Mapped[int | None] = mapped_column(sa.ForeignKey("quotes.id", ondelete="SET NULL"), index=True)
-    session_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("matchmaking_sessions.id", ondelete="SET NULL"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: the product's title and unit when the intent was made (the product may change later)
     product_title: Mapped[str] = mapped_column(sa.String(200))

@@ -58,8 +58,9 @@ class ProcurementRequest(db.Model):
     deadline: Mapped[date] = mapped_column(sa.Date)
     visibility: Mapped[Visibility] = mapped_column(enum_column(Visibility), default=Visibility.PUBLIC)
     state: Mapped[RequestState] = mapped_column(enum_column(RequestState), default=RequestState.DRAFT)
-    #: the matchmaking session it belongs to (the sessions table lands later)
-    session_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    #: the matchmaking session whose demand list (发榜) it is on
+    session_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("matchmaking_sessions.id", ondelete="SET NULL"), index=True)
     #: optimistic lock: every change bumps it; an UPDATE of a stale version changes nothing
     version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
     #: the post form's random token: a replayed submit finds the request it already made

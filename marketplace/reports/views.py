@@ -1,0 +1,2 @@
+"""Dashboard and report download pages."""
+from marketplace.reports import bp  # noqa: F401
