@@ -7,6 +7,13 @@ from marketplace.mail import OutboxEmail  # noqa: F401
 from marketplace.matching.models import Match, MatchProfile, MatchTerm, SupplierShortlist  # noqa: F401
 from marketplace.notifications.models import Notification  # noqa: F401
 from marketplace.search.models import IndexChange, IndexReplica  # noqa: F401
+from marketplace.sessions.models import (  # noqa: F401
+    IntentFollowUp,
+    MatchmakingSession,
+    Meeting,
+    SessionHost,
+    SessionRegistration,
+)
 from marketplace.sourcing.models import (  # noqa: F401
     ProcurementRequest,
     Quote,
@@ -14,11 +21,4 @@ from marketplace.sourcing.models import (  # noqa: F401
     RequestAttachment,
     RequestEvent,
     RequestInvitation,
-)
-from marketplace.sessions.models import (  # noqa: F401
-    IntentFollowUp,
-    MatchmakingSession,
-    Meeting,
-    SessionHost,
-    SessionRegistration,
 )
