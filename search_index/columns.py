@@ -2,6 +2,7 @@
 and alive mask, and the bounded postings cache."""
 from __future__ import annotations
 
+import bisect
 import sys
 import threading
 from collections import OrderedDict
@@ -50,11 +51,6 @@ class _Vocabulary:
     def code(self, text: str) -> int | None:
         """The code of one value, or None when no document has it."""
         return self._codes.get(text)
-
-    def prefixed(self, prefix: str) -> np.ndarray:
-        """Codes of every value starting with ``prefix``."""
-        return np.array([code for value, code in list(self._codes.items()) if value and value.startswith(prefix)],
-                        dtype=np.int32)
 
 
 class _CertBits:
@@ -210,6 +206,7 @@ class _Generation:
         self.filter_cache: OrderedDict = OrderedDict()
         self._heads: dict[str, list[str]] = {}
         self._hs_docs: dict[str, np.ndarray] = {}
+        self._hs_sorted: tuple | None = None
 
     def _segment_words(self) -> Iterator[SegmentWords]:
         for leaf, _offset, _segid, data in self.leaves:
@@ -246,16 +243,37 @@ class _Generation:
         return [term for term, _count in sorted(found.items(), key=lambda pair: (-pair[1], pair[0]))]
 
     def hs_docs(self, prefix: str) -> np.ndarray:
-        """Live documents whose HS code starts with ``prefix``."""
+        """Live documents whose HS code starts with ``prefix`` (sorted docnums)."""
         docs = self._hs_docs.get(prefix)
         if docs is None:
-            codes = VOCABULARY.prefixed(prefix)
-            docs = np.flatnonzero(np.isin(self.columns[schemas.HS], codes) & self.alive) if len(codes) \
-                else np.zeros(0, dtype=np.int64)
+            values, starts, order = self._hs_layout()
+            lo, hi = bisect.bisect_left(values, prefix), bisect.bisect_left(values, prefix + "\uffff")
+            docs = np.sort(order[starts[lo]:starts[hi]]) if hi > lo else np.zeros(0, dtype=np.int64)
+            docs = docs[self.alive[docs]]
             if len(self._hs_docs) > 256:
                 self._hs_docs.clear()
             self._hs_docs[prefix] = docs
         return docs
+
+    def _hs_layout(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The generation's documents grouped by HS code, codes in text order: (the distinct non-empty codes,
+        where each code's run starts in ``order`` (one more at the end), docnums in that order) — a prefix
+        is then one contiguous run, found by binary search, instead of a scan over every value."""
+        if self._hs_sorted is None:
+            column = self.columns[schemas.HS]
+            codes = np.unique(column)
+            codes = codes[codes != 0]
+            names = [VOCABULARY.values[int(code)] for code in codes]
+            by_name = sorted(range(len(codes)), key=names.__getitem__)
+            rank = np.full(int(codes.max()) + 1 if len(codes) else 1, -1, dtype=np.int64)
+            rank[codes[by_name]] = np.arange(len(by_name))
+            doc_rank = rank[column] if len(column) else np.zeros(0, dtype=np.int64)
+            order = np.argsort(doc_rank, kind="stable")
+            counts = np.bincount(doc_rank[doc_rank >= 0], minlength=len(by_name))
+            skip = int((doc_rank < 0).sum())  # documents without a code sort first
+            starts = np.concatenate(([0], np.cumsum(counts))) + skip
+            self._hs_sorted = ([names[i] for i in by_name], starts, order)
+        return self._hs_sorted
 
     def cert_mask(self, code: str) -> np.ndarray:
         """Documents holding certification ``code``."""

@@ -560,7 +560,9 @@ class SearchIndex(Suggestions, Similar):
                 code = VOCABULARY.code(wanted)
                 mask &= cols[name] == (code if code is not None else -1)
         if filters.hs_prefix:
-            mask &= np.isin(cols[schemas.HS], VOCABULARY.prefixed(filters.hs_prefix))
+            classified = np.zeros(gen.size, dtype=bool)
+            classified[gen.hs_docs(filters.hs_prefix)] = True
+            mask &= classified
         if filters.certification:
             mask &= gen.cert_mask(filters.certification)
         if filters.price_min_fen is not None:

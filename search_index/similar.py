@@ -317,6 +317,18 @@ def _raw_columns(names: tuple[str, ...], column_fields: dict, gen: _Generation, 
     return {name: gen.columns[name][docnums] for name in names if name in column_fields}
 
 
+def _union(arrays: list[np.ndarray], size: int) -> np.ndarray:
+    """The sorted union of docnum arrays (< ``size``): a dense mark when they are long (linear, no hashing
+    or sorting of the concatenation), ``np.unique`` when they are short."""
+    total = sum(len(a) for a in arrays)
+    if total * 16 < size:
+        return np.unique(np.concatenate(arrays))
+    mark = np.zeros(size, dtype=bool)
+    for docs in arrays:
+        mark[docs] = True
+    return np.flatnonzero(mark)
+
+
 def _rows_of(docnums: np.ndarray, docs: np.ndarray) -> np.ndarray:
     """Positions in the sorted ``docnums`` of the sorted ``docs`` that are in it (a merge by binary search:
     ``np.isin`` sorts both arrays again for every keyword)."""
@@ -381,7 +393,7 @@ class Similar:
                 parts.append(docs)
         if not parts:
             return np.zeros(0, dtype=np.int64)
-        return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        return parts[0] if len(parts) == 1 else _union(parts, gen.size)
 
     def similar_candidates(self, keywords: list[Keyword], filters: Filters | None = None,
                            columns: tuple[str, ...] = (), hs_prefix: str | None = None) -> Candidates:
@@ -401,7 +413,7 @@ class Similar:
                 empty = np.zeros(0, dtype=np.int64)
                 return Candidates(keywords, empty, empty, np.zeros((0, len(keywords)), dtype=np.int8),
                                   _raw_columns(columns, self.kind.columns, gen, empty), key, self._text_columns())
-            docnums = np.unique(np.concatenate(nonempty))
+            docnums = _union(nonempty, gen.size)
             allowed = gen.alive[docnums]
             if filters is not None and not filters.is_empty():
                 allowed &= self._filter_mask(gen, filters)[docnums]

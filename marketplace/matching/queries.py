@@ -22,23 +22,33 @@ from marketplace.sourcing.states import RequestState
 
 
 def suppliers_for_request(request: ProcurementRequest, limit: int = 20) -> list[Match]:
-    """The request's best product per exporter, best first (the buyer's "suppliers" list)."""
+    """The request's best product per exporter, best first (the buyer's "suppliers" list).
+
+    Walks the request's matches best first in chunks of ids and exporters only, and loads the products of
+    the chosen ones (a request may match hundreds of one exporter's products)."""
     from marketplace.extensions import db
 
-    rows = db.session.scalars(
-        sa.select(Match).where(Match.request_id == request.id)
-        .options(selectinload(Match.product).selectinload(Product.company))
-        .order_by(Match.score_x10.desc(), Match.product_id)).all()
     seen: set[int] = set()
-    out = []
-    for match in rows:
-        if match.exporter_id in seen:
-            continue
-        seen.add(match.exporter_id)
-        out.append(match)
-        if len(out) >= limit:
+    chosen: list[int] = []
+    chunk = max(limit * 3, 30)
+    query = (sa.select(Match.id, Match.exporter_id).where(Match.request_id == request.id)
+             .order_by(Match.score_x10.desc(), Match.product_id))
+    offset = 0
+    while len(chosen) < limit:
+        rows = db.session.execute(query.offset(offset).limit(chunk)).all()
+        for match_id, exporter_id in rows:
+            if exporter_id not in seen and len(chosen) < limit:
+                seen.add(exporter_id)
+                chosen.append(match_id)
+        if len(rows) < chunk:
             break
-    return out
+        offset += chunk
+    if not chosen:
+        return []
+    found = {m.id: m for m in db.session.scalars(
+        sa.select(Match).where(Match.id.in_(chosen))
+        .options(selectinload(Match.product).selectinload(Product.company)))}
+    return [found[match_id] for match_id in chosen]
 
 
 def count_for_request(request_id: int) -> int:
