@@ -527,6 +527,9 @@ def load_demo_data(companies: int = DEFAULT_COMPANIES, products: int = DEFAULT_P
         from marketplace.sourcing.demo import add_demo_requests
 
         add_demo_requests(seed, exporters, buyers[CompanyKind.CHAIN_LEADER] + buyers[CompanyKind.RETAILER])
+        from marketplace.sessions.demo import add_demo_sessions
+
+        add_demo_sessions(seed, organizer, exporters, buyers[CompanyKind.CHAIN_LEADER] + buyers[CompanyKind.RETAILER])
         session.commit()
     except Exception:
         session.rollback()

@@ -50,61 +50,66 @@ def add_demo_intents(seed: int, exporter: Company, buyers: list[Company]) -> int
     buyers = [b for b in buyers if b.is_verified]
     if not products or not buyers:
         return 0
-    exporter_user = _users_of(exporter)
-    today = today_in_china()
     count = 0
     for index, state in enumerate([*IntentState, IntentState.SUBMITTED, IntentState.SIGNED]):
-        buyer = buyers[index % len(buyers)]
-        buyer_user = _users_of(buyer)
-        product = products[index % len(products)]
-        actors = {B: buyer_user, E: exporter_user, SYS: None}
-        quantity = product.moq * rng.choice((1, 2, 3, 5))
-        price = product.base_price_fen or 10000
         started = utcnow() - timedelta(days=rng.randint(3, 40), hours=rng.randint(0, 23))
-        expired = state is IntentState.EXPIRED
-        intent = OrderIntent(
-            buyer_company_id=buyer.id, exporter_company_id=exporter.id, product_id=product.id,
-            created_by_id=buyer_user.id, product_title=product.title_zh, unit=product.unit,
-            quantity=quantity, unit_price_fen=price, amount_fen=quantity * price,
-            delivery_date=today + timedelta(days=rng.randint(20, 60)),
-            delivery_place=rng.choice(("浙江省宁波市", "上海市浦东新区", "江苏省苏州市", "广东省广州市")),
-            valid_until=today - timedelta(days=2) if expired else today + timedelta(days=rng.randint(7, 30)),
-            note="拟用于国内门店及电商渠道销售，请确认价格与交期。",
-            idempotency_key=secrets.token_urlsafe(24), created_at=started, updated_at=started,
-            state=IntentState.DRAFT if state is IntentState.DRAFT else IntentState.SUBMITTED,
-        )
-        db.session.add(intent)
-        at = started
-        events = [OrderIntentEvent(intent=intent, version=1, action=Action.CREATE, actor_user_id=buyer_user.id,
-                                   actor_company_id=buyer.id, at=at, from_state=None, to_state=intent.state,
-                                   terms_before=None, terms_after=intent.terms(), note=intent.note)]
-        for action, party, note in PATHS[state]:
-            rule = find_rule(action, intent.state, party)
-            assert rule is not None, (state, action, party)
-            before, source = intent.terms(), intent.state
-            target = rule.target
-            at = at + timedelta(hours=rng.randint(2, 30))
-            if action is Action.COUNTER:
-                intent.unit_price_fen = max(1, price - rng.choice((200, 350, 500)))
-                intent.quantity = quantity * 2
-                intent.amount_fen = intent.quantity * intent.unit_price_fen
-            if action is Action.SIGN:
-                if party is B:
-                    intent.buyer_signed_at = at
-                else:
-                    intent.exporter_signed_at = at
-                if intent.buyer_signed_at is None or intent.exporter_signed_at is None:
-                    target = IntentState.ACCEPTED
-            intent.state, intent.updated_at = target, at
-            actor = actors[party]
-            events.append(OrderIntentEvent(
-                intent=intent, version=len(events) + 1, action=action,
-                actor_user_id=actor.id if actor else None, actor_company_id=actor.company_id if actor else None,
-                at=at, from_state=source, to_state=target, terms_before=before, terms_after=intent.terms(),
-                note=note))
-        db.session.add_all(events)
-        db.session.flush()
-        # the version is the number of events (the ORM counts from 1 at insert)
-        db.session.execute(sa.update(OrderIntent).where(OrderIntent.id == intent.id).values(version=len(events)))
+        build_intent(rng, buyers[index % len(buyers)], exporter, products[index % len(products)], state, started)
         count += 1
     return count
+
+
+def build_intent(rng: random.Random, buyer: Company, exporter: Company, product: Product, state: IntentState,
+                 started, session_id: int | None = None) -> OrderIntent:
+    """One demo intent made at ``started`` and moved by the rules to ``state``, with its events (at a
+    matchmaking session when ``session_id`` is given)."""
+    buyer_user, exporter_user = _users_of(buyer), _users_of(exporter)
+    today = today_in_china()
+    actors = {B: buyer_user, E: exporter_user, SYS: None}
+    quantity = product.moq * rng.choice((1, 2, 3, 5))
+    price = product.base_price_fen or 10000
+    expired = state is IntentState.EXPIRED
+    intent = OrderIntent(
+        buyer_company_id=buyer.id, exporter_company_id=exporter.id, product_id=product.id,
+        created_by_id=buyer_user.id, product_title=product.title_zh, unit=product.unit,
+        quantity=quantity, unit_price_fen=price, amount_fen=quantity * price,
+        delivery_date=today + timedelta(days=rng.randint(20, 60)),
+        delivery_place=rng.choice(("浙江省宁波市", "上海市浦东新区", "江苏省苏州市", "广东省广州市")),
+        valid_until=today - timedelta(days=2) if expired else today + timedelta(days=rng.randint(7, 30)),
+        note="拟用于国内门店及电商渠道销售，请确认价格与交期。", session_id=session_id,
+        idempotency_key=secrets.token_urlsafe(24), created_at=started, updated_at=started,
+        state=IntentState.DRAFT if state is IntentState.DRAFT else IntentState.SUBMITTED,
+    )
+    db.session.add(intent)
+    at = started
+    events = [OrderIntentEvent(intent=intent, version=1, action=Action.CREATE, actor_user_id=buyer_user.id,
+                               actor_company_id=buyer.id, at=at, from_state=None, to_state=intent.state,
+                               terms_before=None, terms_after=intent.terms(), note=intent.note)]
+    for action, party, note in PATHS[state]:
+        rule = find_rule(action, intent.state, party)
+        assert rule is not None, (state, action, party)
+        before, source = intent.terms(), intent.state
+        target = rule.target
+        at = at + timedelta(hours=rng.randint(2, 30))
+        if action is Action.COUNTER:
+            intent.unit_price_fen = max(1, price - rng.choice((200, 350, 500)))
+            intent.quantity = quantity * 2
+            intent.amount_fen = intent.quantity * intent.unit_price_fen
+        if action is Action.SIGN:
+            if party is B:
+                intent.buyer_signed_at = at
+            else:
+                intent.exporter_signed_at = at
+            if intent.buyer_signed_at is None or intent.exporter_signed_at is None:
+                target = IntentState.ACCEPTED
+        intent.state, intent.updated_at = target, at
+        actor = actors[party]
+        events.append(OrderIntentEvent(
+            intent=intent, version=len(events) + 1, action=action,
+            actor_user_id=actor.id if actor else None, actor_company_id=actor.company_id if actor else None,
+            at=at, from_state=source, to_state=target, terms_before=before, terms_after=intent.terms(),
+            note=note))
+    db.session.add_all(events)
+    db.session.flush()
+    # the version is the number of events (the ORM counts from 1 at insert)
+    db.session.execute(sa.update(OrderIntent).where(OrderIntent.id == intent.id).values(version=len(events)))
+    return intent

@@ -121,48 +121,56 @@ def add_demo_requests(seed: int, exporters: list[Company], buyers: list[Company]
     exporters = [e for e in exporters if e.verification is Verification.VERIFIED]
     if not buyers or not exporters:
         return 0
-    today = today_in_china()
-    for index, (title, description, category, quantity, unit, target, certs, readiness, state, visibility,
-                quote_states) in enumerate(REQUESTS):
-        buyer = buyers[index % len(buyers)]
-        buyer_user = _first_user(buyer)
+    for index, entry in enumerate(REQUESTS):
         started = utcnow() - timedelta(days=rng.randint(6, 20), hours=rng.randint(0, 23))
-        history = _History(rng, started)
-        deadline = today - timedelta(days=2) if state is S.EXPIRED else today + timedelta(days=rng.randint(7, 30))
-        candidates = _exporters_for(category, exporters)
-        request = ProcurementRequest(
-            buyer_company_id=buyer.id, created_by_id=buyer_user.id, title=title, description=description,
-            category=category, quantity=quantity, unit=unit, target_unit_price_fen=target,
-            delivery_province_code=buyer.province_code, delivery_city_code=buyer.city_code,
-            required_certifications=list(certs), required_readiness=list(readiness), deadline=deadline,
-            must_requirements=["certifications"] if certs else [],
-            visibility=visibility, state=S.DRAFT, idempotency_key=secrets.token_urlsafe(24),
-            created_at=started, updated_at=started,
-        )
-        if visibility is Visibility.INVITED:
-            request.invitations.append(RequestInvitation(company_id=candidates[0][0].id, created_at=started))
-        db.session.add(request)
-        events = _Added([RequestEvent(request=request, version=1, action=RequestAction.CREATE,
-                                      actor_user_id=buyer_user.id, actor_company_id=buyer.id, at=started,
-                                      from_state=None, to_state=S.DRAFT, terms_after=request.snapshot())])
-        actions = list(REQUEST_PATHS[state])
-
-        if actions and actions[0] is RequestAction.PUBLISH:
-            _move(request, events, history, buyer_user, RequestAction.PUBLISH, Party.BUYER)
-        db.session.flush()
-        # one quote per exporter and request: a small demo (few exporters) gets fewer quotes
-        for (exporter, product), final in zip(candidates, quote_states, strict=False):
-            _add_quote(rng, request, exporter, product, final, history, buyer_user, events)
-        for action in actions[1:]:
-            party = Party.SYSTEM if action is RequestAction.EXPIRE else Party.BUYER
-            _move(request, events, history, buyer_user, action, party, NOTES.get(action))
-        if state is S.AWARDED:
-            _move(request, events, history, buyer_user, RequestAction.AWARD, Party.BUYER)
-        db.session.add_all(events)
-        db.session.flush()
-        db.session.execute(sa.update(ProcurementRequest).where(ProcurementRequest.id == request.id)
-                           .values(version=len(events)))
+        build_request(rng, entry, buyers[index % len(buyers)], exporters, started)
     return len(REQUESTS)
+
+
+def build_request(rng: random.Random, entry: tuple, buyer: Company, exporters: list[Company], started,
+                  session_id: int | None = None, deadline=None) -> ProcurementRequest:
+    """One demo request (an entry shaped as ``REQUESTS``') posted by ``buyer`` at ``started``, with its quotes
+    and history; on a matchmaking session's demand list when ``session_id`` is given."""
+    title, description, category, quantity, unit, target, certs, readiness, state, visibility, quote_states = entry
+    buyer_user = _first_user(buyer)
+    history = _History(rng, started)
+    today = today_in_china()
+    if deadline is None:
+        deadline = today - timedelta(days=2) if state is S.EXPIRED else today + timedelta(days=rng.randint(7, 30))
+    candidates = _exporters_for(category, exporters)
+    request = ProcurementRequest(
+        buyer_company_id=buyer.id, created_by_id=buyer_user.id, title=title, description=description,
+        category=category, quantity=quantity, unit=unit, target_unit_price_fen=target,
+        delivery_province_code=buyer.province_code, delivery_city_code=buyer.city_code,
+        required_certifications=list(certs), required_readiness=list(readiness), deadline=deadline,
+        must_requirements=["certifications"] if certs else [], session_id=session_id,
+        visibility=visibility, state=S.DRAFT, idempotency_key=secrets.token_urlsafe(24),
+        created_at=started, updated_at=started,
+    )
+    if visibility is Visibility.INVITED:
+        request.invitations.append(RequestInvitation(company_id=candidates[0][0].id, created_at=started))
+    db.session.add(request)
+    events = _Added([RequestEvent(request=request, version=1, action=RequestAction.CREATE,
+                                  actor_user_id=buyer_user.id, actor_company_id=buyer.id, at=started,
+                                  from_state=None, to_state=S.DRAFT, terms_after=request.snapshot())])
+    actions = list(REQUEST_PATHS[state])
+
+    if actions and actions[0] is RequestAction.PUBLISH:
+        _move(request, events, history, buyer_user, RequestAction.PUBLISH, Party.BUYER)
+    db.session.flush()
+    # one quote per exporter and request: a small demo (few exporters) gets fewer quotes
+    for (exporter, product), final in zip(candidates, quote_states, strict=False):
+        _add_quote(rng, request, exporter, product, final, history, buyer_user, events)
+    for action in actions[1:]:
+        party = Party.SYSTEM if action is RequestAction.EXPIRE else Party.BUYER
+        _move(request, events, history, buyer_user, action, party, NOTES.get(action))
+    if state is S.AWARDED:
+        _move(request, events, history, buyer_user, RequestAction.AWARD, Party.BUYER)
+    db.session.add_all(events)
+    db.session.flush()
+    db.session.execute(sa.update(ProcurementRequest).where(ProcurementRequest.id == request.id)
+                       .values(version=len(events)))
+    return request
 
 
 def _move(request, events, history, buyer_user, action, party, note=None) -> None:
@@ -232,6 +240,7 @@ def _add_intent(request, quote, buyer_user, at) -> OrderIntent:
         amount_fen=quantity * quote.unit_price_fen, delivery_date=today + timedelta(days=quote.lead_time_days),
         valid_until=today + timedelta(days=DEFAULT_VALID_DAYS), note=f"来自采购需求 #{request.id} 的中标报价。",
         idempotency_key=f"sourcing-award-quote-{quote.id}", state=IntentState.SUBMITTED, created_at=at, updated_at=at,
+        session_id=request.session_id,
     )
     db.session.add(intent)
     db.session.add(OrderIntentEvent(intent=intent, version=1, action=Action.CREATE, actor_user_id=buyer_user.id,
