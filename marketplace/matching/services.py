@@ -47,6 +47,7 @@ from marketplace.matching.scoring import (
     MATCHES_PER_REQUEST,
     MIN_RELEVANCE,
     Fit,
+    RequestFacts,
     fit,
 )
 from marketplace.sourcing.models import ProcurementRequest
@@ -143,13 +144,23 @@ def _last_places(session: Session, request_ids: Iterable[int]) -> dict[int, tupl
 #: parsed profiles by (request id, when computed): a profile row never changes without a new time
 _PROFILE_CACHE: OrderedDict = OrderedDict()
 PROFILE_CACHE_SIZE = 50_000
+#: a request's scoring facts by (request id, version, its profile's time): neither changes without a new key
+_FACTS_CACHE: OrderedDict = OrderedDict()
+#: the request columns the product side reads (the facts, and whether the request is matchable)
+_FACT_COLUMNS = (
+    ProcurementRequest.id, ProcurementRequest.version, ProcurementRequest.state, ProcurementRequest.deadline,
+    ProcurementRequest.buyer_company_id, ProcurementRequest.quantity, ProcurementRequest.category,
+    ProcurementRequest.hs_code, ProcurementRequest.delivery_province_code, ProcurementRequest.delivery_city_code,
+    ProcurementRequest.target_unit_price_fen, ProcurementRequest.required_certifications,
+    ProcurementRequest.required_readiness, ProcurementRequest.must_requirements,
+)
 
 
-def _profiles(session: Session, request_ids: Iterable[int]) -> dict[int, Profile]:
-    """The stored profiles of these requests, parsed once per process and version (the JSON is read only for
-    profiles not in the cache)."""
+def _profiles(session: Session, request_ids: Iterable[int]) -> dict[int, tuple[object, Profile]]:
+    """The stored profiles of these requests with their times, parsed once per process and version (the JSON
+    is read only for profiles not in the cache)."""
     ids = sorted(request_ids)
-    out: dict[int, Profile] = {}
+    out: dict[int, tuple[object, Profile]] = {}
     missing: list[int] = []
     for start in range(0, len(ids), 500):
         for request_id, computed_at in session.execute(
@@ -159,15 +170,39 @@ def _profiles(session: Session, request_ids: Iterable[int]) -> dict[int, Profile
             if cached is None:
                 missing.append(request_id)
             else:
-                out[request_id] = cached
+                out[request_id] = (computed_at, cached)
     for start in range(0, len(missing), 500):
         for request_id, computed_at, keywords in session.execute(
                 sa.select(MatchProfile.request_id, MatchProfile.computed_at, MatchProfile.keywords)
                 .where(MatchProfile.request_id.in_(missing[start:start + 500]))):
-            profile = out[request_id] = Profile.from_json(keywords)
+            profile = Profile.from_json(keywords)
+            out[request_id] = (computed_at, profile)
             _PROFILE_CACHE[(request_id, computed_at)] = profile
     while len(_PROFILE_CACHE) > PROFILE_CACHE_SIZE:
         _PROFILE_CACHE.popitem(last=False)
+    return out
+
+
+def _matchable_facts(session: Session, profiles: dict[int, tuple[object, Profile]]) -> list[RequestFacts]:
+    """The scoring facts of the matchable requests among ``profiles``' (id order): read as plain columns, kept
+    per (id, version, profile time) — the product side of a common word reads thousands of requests."""
+    ids = sorted(profiles)
+    today = today_in_china()
+    out: list[RequestFacts] = []
+    for start in range(0, len(ids), 500):
+        rows = session.execute(sa.select(*_FACT_COLUMNS).where(ProcurementRequest.id.in_(ids[start:start + 500]))
+                               .order_by(ProcurementRequest.id))
+        for row in rows:
+            if not is_matchable(row, today):
+                continue
+            stamp, profile = profiles[row.id]
+            key = (row.id, row.version, stamp)
+            facts = _FACTS_CACHE.get(key)
+            if facts is None:
+                facts = _FACTS_CACHE[key] = profile.facts(row)
+            out.append(facts)
+    while len(_FACTS_CACHE) > PROFILE_CACHE_SIZE:
+        _FACTS_CACHE.popitem(last=False)
     return out
 
 
@@ -201,36 +236,33 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     counts = {request_id: count for request_id, (count, _low) in _last_places(session, candidates).items()} \
         if record is None else {request_id: places.get(request_id, (0, 0))[0] for request_id in candidates}
     profiles = _profiles(session, candidates)
-    today = today_in_china()
-    for request in _load_requests(session, candidates):
-        match = existing.get(request.id)
-        if not is_matchable(request, today):
-            continue
-        stored = profiles.get(request.id)
-        if stored is None:
-            refill.add(request.id)
-            continue
-        result = fit(stored.facts(request), product, presence_in(stored.keywords, title_terms, text_terms))
+    refill.update(candidates - set(profiles))  # no stored profile yet: the request's own side chooses one
+    for facts in _matchable_facts(session, profiles) if record is not None else ():
+        match = existing.get(facts.id)
+        keywords = profiles[facts.id][1].keywords
+        result = fit(facts, product, presence_in(keywords, title_terms, text_terms))
         if not result.matches:
             if match is not None:
                 session.delete(match)
                 removed += 1
-                if counts.get(request.id, 0) >= MATCHES_PER_REQUEST:
-                    refill.add(request.id)
+                if counts.get(facts.id, 0) >= MATCHES_PER_REQUEST:
+                    refill.add(facts.id)
             continue
         if match is not None:
-            if result.score < match.score and counts.get(request.id, 0) >= MATCHES_PER_REQUEST:
-                refill.add(request.id)
+            if result.score < match.score and counts.get(facts.id, 0) >= MATCHES_PER_REQUEST:
+                refill.add(facts.id)
             _fill(match, product.company_id, result, generation, now)
             continue
-        if counts.get(request.id, 0) >= MATCHES_PER_REQUEST:
-            last = _last_place(session, request.id)
+        if counts.get(facts.id, 0) >= MATCHES_PER_REQUEST:
+            if int(round(result.score * 10)) < places[facts.id][1]:
+                continue  # below the full list's last place: not among the request's best
+            last = _last_place(session, facts.id)
             if last is not None and (-int(round(result.score * 10)), product_id) > (-last.score_x10, last.product_id):
                 continue  # not among the request's best
             if last is not None:
                 session.delete(last)
                 removed += 1
-        new = Match(request_id=request.id, product_id=product_id, buyer_id=request.buyer_company_id,
+        new = Match(request_id=facts.id, product_id=product_id, buyer_id=facts.buyer_id,
                     first_seen_at=now, buyer_notified=False, exporter_notified=False)
         _fill(new, product.company_id, result, generation, now)
         session.add(new)
@@ -247,15 +279,6 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
 def _last_place(session: Session, request_id: int) -> Match | None:
     return session.scalars(sa.select(Match).where(Match.request_id == request_id)
                            .order_by(Match.score_x10.asc(), Match.product_id.desc()).limit(1)).first()
-
-
-def _load_requests(session: Session, ids: set[int]) -> list[ProcurementRequest]:
-    ids_sorted = sorted(ids)
-    out: list[ProcurementRequest] = []
-    for start in range(0, len(ids_sorted), 500):
-        out.extend(session.scalars(sa.select(ProcurementRequest).where(
-            ProcurementRequest.id.in_(ids_sorted[start:start + 500])).order_by(ProcurementRequest.id)))
-    return out
 
 
 def matchable_request_ids(session: Session) -> list[int]:
