@@ -93,28 +93,33 @@ def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match
 
 def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Match]:
     """The exporter's best match per visible open request, best first, until ``wanted`` requests: read down
-    its matches by score (index ``exporter_id, score``) in chunks, keeping each request's first row."""
+    its matches' ids by score (index ``exporter_id, score``) in chunks, keeping each request's first row, then
+    load only the rows kept (with their requests, buyers and products)."""
     from marketplace.extensions import db
 
-    query = (sa.select(Match).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
+    query = (sa.select(Match.id, Match.request_id).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
              .where(Match.exporter_id == company_id, _visible_requests_for(company_id))
-             .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company),
-                      selectinload(Match.product))
              .order_by(Match.score_x10.desc(), Match.request_id, Match.product_id))
     seen: set[int] = set()
-    found: list[Match] = []
+    chosen: list[int] = []
     offset = 0
-    while len(found) < wanted:
-        rows = db.session.scalars(query.offset(offset).limit(chunk)).all()
-        for match in rows:
-            if match.request_id not in seen:
-                seen.add(match.request_id)
-                found.append(match)
+    while len(chosen) < wanted:
+        rows = db.session.execute(query.offset(offset).limit(chunk)).all()
+        for match_id, request_id in rows:
+            if request_id not in seen and len(chosen) < wanted:
+                seen.add(request_id)
+                chosen.append(match_id)
         if len(rows) < chunk:
             break
         offset += chunk
         chunk *= 2
-    return found[:wanted]
+    if not chosen:
+        return []
+    found = {m.id: m for m in db.session.scalars(
+        sa.select(Match).where(Match.id.in_(chosen))
+        .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company),
+                 selectinload(Match.product)))}
+    return [found[match_id] for match_id in chosen]
 
 
 def top_opportunities(company_id: int, limit: int = 5) -> list[Match]:
