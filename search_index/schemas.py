@@ -322,6 +322,7 @@ class IndexKind:
 PRODUCTS = IndexKind(
     name="products", schema=product_schema, to_document=to_document, record_type=ProductRecord,
     columns=COLUMN_FIELDS, filters=PRODUCT_FILTERS, facets=PRODUCT_FACETS, sorts=PRODUCT_SORTS,
+    revision=2,  # 2: VERIFIED holds 专精特新 designations only (it held any organizer tag, 链主 included)
 )
 KINDS = {PRODUCTS.name: PRODUCTS}
 

@@ -492,3 +492,24 @@ def test_a_large_backlog_is_left_to_the_catch_up_job(app, world, monkeypatch, ru
     with app.app_context():
         assert newcomer in _matches(request_id)
         assert matching_sync.pending() == 0
+
+
+def test_only_zjtx_designations_earn_the_zjtx_bonus(app):
+    """专精特新 / 小巨人 make a product's exporter 专精特新 (the bonus and the search filter); a 链主 tag does not."""
+    from marketplace.accounts.models import CompanyTag, CompanyTagKind
+    from marketplace.catalog.search_kind import records_for
+
+    with app.app_context():
+        exporter = make_company()
+        product = make_product(exporter)
+        db.session.add(CompanyTag(company_id=exporter.id, tag=CompanyTagKind.CHAIN_LEADER,
+                                  source_document="文件", granted_on=date(2024, 5, 1)))
+        db.session.commit()
+        records, _gone = records_for(db.session, [product.id])
+        assert records[0].verified is False and profiles.product_facts(records[0]).zjtx is False
+        db.session.add(CompanyTag(company_id=exporter.id, tag=CompanyTagKind.SPECIALIZED,
+                                  source_document="文件", granted_on=date(2024, 5, 1)))
+        db.session.commit()
+        db.session.expire_all()
+        records, _gone = records_for(db.session, [product.id])
+        assert records[0].verified is True and profiles.product_facts(records[0]).zjtx is True

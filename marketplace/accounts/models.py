@@ -86,6 +86,8 @@ TAG_LABELS = {
     CompanyTagKind.LITTLE_GIANT: _l("Specialized \"little giant\" (小巨人)"),
     CompanyTagKind.CHAIN_LEADER: _l("Chain leader (链主)"),
 }
+#: the designations that make a company 专精特新 (matching's bonus, the search filter, a session's focus)
+ZJTX_TAGS = frozenset({CompanyTagKind.SPECIALIZED, CompanyTagKind.LITTLE_GIANT})
 
 
 class Role(enum.Enum):
@@ -158,6 +160,11 @@ class Company(db.Model):
     @property
     def is_verified(self) -> bool:
         return self.verification is Verification.VERIFIED
+
+    @property
+    def is_zjtx(self) -> bool:
+        """Holds a 专精特新 designation (specialized, or "little giant"), as recorded by an organizer."""
+        return any(tag.tag in ZJTX_TAGS for tag in self.tags)
 
     @property
     def display_name(self) -> str:

@@ -99,7 +99,7 @@ def product_record(product: Product, today: date | None = None, _labels_cache: d
         province=company.province_code, city=company.city_code,
         certifications=tuple(sorted(certs)), price_fen=product.base_price_fen, moq=product.moq,
         tariff_hit=bool(product.former_export_market or product.tariff_note or company.exposures),
-        domestic_ready=product.is_domestic_ready(today), verified=bool(company.tags),
+        domestic_ready=product.is_domestic_ready(today), verified=company.is_zjtx,
         published_at=product.published_at or product.created_at,
         capacity=max((v for v in (product.monthly_capacity, product.stock_quantity) if v is not None), default=None),
         readiness=product.readiness_met(today),

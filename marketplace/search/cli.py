@@ -206,7 +206,7 @@ def search():
 @click.option("--quantity", help="Your quantity: only products whose MOQ is at most this.")
 @click.option("--tariff-hit", is_flag=True, help="Only goods hit by foreign tariffs.")
 @click.option("--domestic-ready", is_flag=True, help="Only goods ready for domestic sale.")
-@click.option("--verified", is_flag=True, help="Only exporters tagged by organizers (专精特新, 小巨人, 链主).")
+@click.option("--verified", is_flag=True, help="Only 专精特新 exporters (专精特新, 小巨人).")
 @click.option("--sort", default="relevance", show_default=True, help="relevance, price_asc, price_desc or newest.")
 @click.option("--page", default="1", show_default=True)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Results per page.")

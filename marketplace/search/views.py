@@ -42,7 +42,7 @@ def _flag_labels() -> dict[str, str]:
     return {
         "tariff_hit": _("Hit by foreign tariffs"),
         "domestic_ready": _("Ready for the domestic market"),
-        "verified": _("Exporters tagged by organizers (专精特新, 小巨人, 链主)"),
+        "verified": _("专精特新 exporters (专精特新, 小巨人)"),
     }
 
 
