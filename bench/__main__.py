@@ -6,7 +6,7 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing", "match")
+BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing", "match", "reports")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> None:
 
         match_bench.run(products=args.match_products or match_bench.DEFAULT_PRODUCTS,
                         requests=args.match_requests or match_bench.DEFAULT_OPEN_REQUESTS, seed=args.seed)
+        print()
+    if "reports" in chosen:
+        from bench import reports_bench  # builds 100,000 intents: only when asked for
+
+        reports_bench.run(seed=args.seed)
         print()
     if "search" in chosen:
         from bench import search_bench  # imports the search engine: only when asked for

@@ -15,6 +15,7 @@ def navigation() -> list[tuple[str, str]]:
     """(url, label) pairs for the navbar, by the visitor's role and company kind."""
     items = [(url_for("pages.home"), _("Home")), (url_for("companies.directory"), _("Companies"))]
     if not current_user.is_authenticated:
+        items.append((url_for("sessions.index"), _("Matchmaking sessions")))
         return items
     items.append((url_for("companies.profile", company_id=current_user.company_id), _("My company")))
     if current_user.company.kind.value == "exporter":
@@ -25,7 +26,11 @@ def navigation() -> list[tuple[str, str]]:
     if current_user.company.kind.value != "organizer":
         items.append((url_for("deals.index"), _("Order intents")))
     if current_user.is_organizer:
+        items.append((url_for("sessions.organize"), _("Matchmaking sessions")))
+        items.append((url_for("reports.dashboard"), _("Results")))
         items.append((url_for("companies.verification_queue"), _("Verification")))
+    else:
+        items.append((url_for("sessions.index"), _("Matchmaking sessions")))
     return items
 
 

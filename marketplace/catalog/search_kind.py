@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from marketplace.accounts.models import Company, CompanyTag, TariffExposure
 from marketplace.catalog import hs
 from marketplace.catalog.categories import CATEGORY_BY_CODE
+from marketplace.catalog.flags import product_tariff_hit
 from marketplace.catalog.models import CccStatus, Certification, PriceTier, Product
 from marketplace.catalog.services import is_publicly_visible, public_products_query
 from marketplace.search import kinds
@@ -98,7 +99,7 @@ def product_record(product: Product, today: date | None = None, _labels_cache: d
         specs=tuple((str(k), str(v)) for k, v in (product.specs or [])),
         province=company.province_code, city=company.city_code,
         certifications=tuple(sorted(certs)), price_fen=product.base_price_fen, moq=product.moq,
-        tariff_hit=bool(product.former_export_market or product.tariff_note or company.exposures),
+        tariff_hit=product_tariff_hit(product, company),
         domestic_ready=product.is_domestic_ready(today), verified=company.is_zjtx,
         published_at=product.published_at or product.created_at,
         capacity=max((v for v in (product.monthly_capacity, product.stock_quantity) if v is not None), default=None),

@@ -342,14 +342,24 @@ def start_token_reusable(actor: User, token: str | None) -> bool:
     return existing.buyer_company_id == actor.company_id and existing.state in OPEN_STATES
 
 
+def _session_pair_approved(session_id: int, buyer_company_id: int, exporter_company_id: int) -> bool:
+    """Whether both companies take part in the matchmaking session (imported late: sessions imports deals)."""
+    from marketplace.sessions.board import pair_approved
+
+    return pair_approved(session_id, buyer_company_id, exporter_company_id)
+
+
 def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_key: str,
                         note: str | None = None, submit: bool = True,
-                        below_moq_confirmed: bool | None = None) -> tuple[OrderIntent, bool]:
+                        below_moq_confirmed: bool | None = None,
+                        session_id: int | None = None) -> tuple[OrderIntent, bool]:
     """Start an intent on a product (sent, or a draft); a replayed form returns the first one: (intent, created).
 
     A quantity below the product's MOQ is allowed (terms are negotiable; the intent page shows it to
     both sides). A caller that asks the buyer (the form) passes ``below_moq_confirmed``: while it is
-    False such a quantity is refused with the notice on ``confirm_below_moq``.
+    False such a quantity is refused with the notice on ``confirm_below_moq``. ``session_id`` (started from
+    a matchmaking session's board or meeting) is kept only when both companies take part in that session
+    (``sessions.board.pair_approved``); otherwise the intent carries no session.
     """
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied(_l("Please log in."))
@@ -367,9 +377,11 @@ def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_
     notice = below_moq_notice(terms.quantity, product.moq)
     if notice is not None and below_moq_confirmed is False:
         raise ValidationFailed(notice, "confirm_below_moq")
+    if session_id is not None and not _session_pair_approved(session_id, buyer.id, product.company_id):
+        session_id = None
     intent = OrderIntent(
         buyer_company_id=buyer.id, exporter_company_id=product.company_id, product_id=product.id,
-        created_by_id=actor.id, product_title=product.title_zh, unit=product.unit,
+        session_id=session_id, created_by_id=actor.id, product_title=product.title_zh, unit=product.unit,
         note=clean_note, idempotency_key=idempotency_key,
         state=IntentState.SUBMITTED if submit else IntentState.DRAFT,
         created_at=utcnow(), updated_at=utcnow(),
@@ -397,12 +409,14 @@ def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_
 
 def add_intent_from_quote(actor: User, exporter_company_id: int, product_id: int | None, title: str, unit: str,
                           terms: Terms, idempotency_key: str, request_id: int, quote_id: int,
-                          note: str | None = None) -> OrderIntent:
-    """Start a sent intent on an awarded quote (request_id/quote_id set) in the caller's transaction, no commit."""
+                          note: str | None = None, session_id: int | None = None) -> OrderIntent:
+    """Start a sent intent on an awarded quote (request_id/quote_id set, and the request's session_id) in the
+    caller's transaction, no commit."""
     terms = check_terms(terms)
     intent = OrderIntent(
         buyer_company_id=actor.company_id, exporter_company_id=exporter_company_id, product_id=product_id,
-        request_id=request_id, quote_id=quote_id, created_by_id=actor.id, product_title=title[:200], unit=unit,
+        request_id=request_id, quote_id=quote_id, session_id=session_id, created_by_id=actor.id,
+        product_title=title[:200], unit=unit,
         note=_clean_note(note), idempotency_key=idempotency_key, state=IntentState.SUBMITTED,
         created_at=utcnow(), updated_at=utcnow(),
     )

@@ -320,8 +320,11 @@ def plan_request_import(company: Company, result: ValidationResult) -> RequestIm
 
 
 def import_requests(actor: User, company: Company, result: ValidationResult, publish: bool = False,
-                    progress=None) -> RequestImportOutcome:
+                    progress=None, session_id: int | None = None) -> RequestImportOutcome:
     """Write every valid row as a request in one transaction: drafts, or published at once with ``publish``.
+
+    ``session_id`` puts every request on a matchmaking session's demand list (``sessions.demand`` checks
+    that the company hosts it and passes it through its own import kind).
 
     Each request gets its "created" event (and "published" event). The rows are checked again
     against today's date: if one no longer passes (its deadline went by since the preview),
@@ -344,7 +347,7 @@ def import_requests(actor: User, company: Company, result: ValidationResult, pub
                                           problem=error.message)) from None
             request = ProcurementRequest(buyer_company_id=company.id, created_by_id=actor_id,
                                          state=RequestState.DRAFT, idempotency_key=secrets.token_urlsafe(24),
-                                         created_at=now, updated_at=now)
+                                         created_at=now, updated_at=now, session_id=session_id)
             services.apply_request_input(request, data)
             db.session.add(request)
             services.record_request_event(request, RequestAction.CREATE, actor, None, None, version=1)

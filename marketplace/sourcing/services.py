@@ -486,8 +486,13 @@ def _existing_request(key: str) -> ProcurementRequest | None:
 
 
 def create_request(actor: User, data: RequestInput, idempotency_key: str,
-                   uploads: list[tuple[bytes, str | None]] = ()) -> tuple[ProcurementRequest, bool]:
-    """Save a new request as a draft (the preview); a replayed form returns the first one: (request, created)."""
+                   uploads: list[tuple[bytes, str | None]] = (), session_id: int | None = None
+                   ) -> tuple[ProcurementRequest, bool]:
+    """Save a new request as a draft (the preview); a replayed form returns the first one: (request, created).
+
+    ``session_id`` puts it on a matchmaking session's demand list (the caller, ``sessions.demand``, checks that
+    the actor's company hosts that session).
+    """
     company = require_buyer(actor)
     if not TOKEN.fullmatch(idempotency_key or ""):
         raise ValidationFailed(_l("The form has expired. Please reload the page and try again."))
@@ -504,7 +509,8 @@ def create_request(actor: User, data: RequestInput, idempotency_key: str,
             stored.append(_store(content, filename))
         now = utcnow()
         request = ProcurementRequest(buyer_company_id=company.id, created_by_id=actor.id, state=RequestState.DRAFT,
-                                     idempotency_key=idempotency_key, created_at=now, updated_at=now)
+                                     idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                                     session_id=session_id)
         apply_request_input(request, data)
         for item in stored:
             request.attachments.append(RequestAttachment(stored_name=item.name, original_name=item.original,
@@ -959,6 +965,7 @@ def award_quote(actor: User, quote_id: int, expected_version: int | None, note: 
             actor, quote.exporter_company_id, quote.product_id, request.title, request.unit, terms,
             f"sourcing-award-quote-{quote.id}", request_id=request.id, quote_id=quote.id,
             note=note or _("Awarded from procurement request #%(id)s.", id=request.id),
+            session_id=request.session_id,
         )
         intent_box.append(intent)
         _notify(quote.exporter_company_id, _quote_subject(quote, request, _l("Quote awarded")),
