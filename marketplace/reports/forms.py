@@ -26,7 +26,7 @@ class ReportFilterForm(FlaskForm):
     def __init__(self, *args, industries=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.province.choices = [("", _("All provinces"))] + [(p.code, p.name) for p in regions.provinces()]
-        self.industry.choices = [("", _("All industry chains"))] + [(name, name) for name in industries]
+        self.industry.choices = [("", _("All chains"))] + [(name, name) for name in industries]
         self.by.choices = [(key, str(label)) for key, label in GROUPS.items()]
 
     def to_filter(self) -> ReportFilter:

@@ -15,12 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from marketplace import create_app
 from marketplace.config import PROJECT_ROOT
 from marketplace.extensions import db
 from tests.conftest import IN_CI, make_test_config
+
+# assertions wait as long as actions do (5 s by default): `make test` runs two pytest workers on two cores, so a
+# page may take longer to settle than on an idle machine
+expect.set_options(timeout=10_000)
 
 ARTIFACTS_DIR = PROJECT_ROOT / "test-artifacts"
 CHROMIUM_ARGS = [
@@ -194,3 +199,11 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``make test`` runs two workers), every browser test runs on the same worker, one
+    after another: Chromium beside a second Chromium on two cores made timings flaky."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
