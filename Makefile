@@ -26,11 +26,13 @@ run: venv
 	$(FLASK) index rebuild --if-missing
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-## make test: lint, translation check, the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+## make test: lint, translation check, the whole suite (PostgreSQL too when TEST_DATABASE_URL is set), on
+## PYTEST_WORKERS processes (pytest-xdist; the browser tests all on one of them, one after another)
+PYTEST_WORKERS ?= 2
 test: venv
 	$(BIN)/ruff check marketplace search_index tests bench wsgi.py setup.py
 	$(FLASK) translations check
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check marketplace search_index tests bench wsgi.py setup.py

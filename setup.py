@@ -52,6 +52,7 @@ setup(
     extras_require={
         "dev": [
             "pytest>=8,<9",
+            "pytest-xdist>=3.6,<4",  # `make test` runs two workers
             "playwright>=1.48,<2",
             "ruff>=0.6,<1",
             "jieba>=0.42,<0.43",  # only bench/analysis_bench.py compares it with rjieba
