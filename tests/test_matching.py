@@ -513,3 +513,44 @@ def test_only_zjtx_designations_earn_the_zjtx_bonus(app):
         db.session.expire_all()
         records, _gone = records_for(db.session, [product.id])
         assert records[0].verified is True and profiles.product_facts(records[0]).zjtx is True
+
+
+def test_a_session_demand_lines_matches_are_kept_when_it_closes_and_the_report_counts_them(app, world):
+    """``matches`` holds open requests only; a matchmaking session's demand line keeps what it matched in
+    ``archived_matches`` when it closes, so the session's figures and their list still count them; a request of
+    no session keeps nothing."""
+    from datetime import UTC, datetime
+
+    from marketplace.accounts.models import Company
+    from marketplace.matching.models import ArchivedMatch
+    from marketplace.reports import figures, rows
+    from marketplace.sessions.models import MatchmakingSession, SessionStatus
+
+    with app.app_context():
+        organizer = make_company(kind=CompanyKind.ORGANIZER)
+        session = MatchmakingSession(
+            organizer_company_id=organizer.id, title="保温杯专场", province_code="330000",
+            starts_at=datetime(2026, 12, 20, 1, tzinfo=UTC), ends_at=datetime(2026, 12, 20, 9, tzinfo=UTC),
+            venue="宁波", status=SessionStatus.RUNNING)
+        db.session.add(session)
+        db.session.commit()
+        session_id = session.id
+        line = _post(world["buyer_user"])
+        db.session.get(ProcurementRequest, line.id).session_id = session_id
+        db.session.commit()
+        other = _post(world["buyer_user"], title="采购真空保温杯")
+        matched = _matches(line.id)
+        assert len(matched) >= 2 and _matches(other.id)
+        scope = figures.Scope.of_company(db.session.get(Company, organizer.id))
+        assert figures.session_report(scope, session_id).figures.matches == len(matched)
+
+        for request_id in (line.id, other.id):
+            request = db.session.get(ProcurementRequest, request_id)
+            sourcing.close_request(world["buyer_user"], request.id, request.version, "")
+        assert _matches(line.id) == {} and _matches(other.id) == {}
+        kept = db.session.scalars(sa.select(ArchivedMatch)).all()
+        assert {(k.request_id, k.product_id, k.score_x10 / 10) for k in kept} == {
+            (line.id, product_id, score) for product_id, score in matched.items()}
+        assert figures.session_report(scope, session_id).figures.matches == len(matched)
+        listed = rows.page("matches", [session_id], rows.RowFilter())
+        assert listed.total == len(matched) and {r.product_id for r in listed.items} == set(matched)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from marketplace.deals.models import OrderIntent
 from marketplace.deals.states import IntentState
 from marketplace.extensions import db
+from marketplace.matching.models import ArchivedMatch
 from marketplace.sessions.models import (
     IntentFollowUp,
     MatchmakingSession,
@@ -41,6 +42,10 @@ def test_demo_sessions_have_figures_to_report(app, runner):
             lines = db.session.scalars(sa.select(ProcurementRequest)
                                        .where(ProcurementRequest.session_id == session.id)).all()
             assert lines and all(line.created_at < session.starts_at for line in lines)
+            # what the closed lines matched is kept for the session's reports
+            kept = db.session.scalar(sa.select(sa.func.count()).select_from(ArchivedMatch)
+                                     .where(ArchivedMatch.request_id.in_([line.id for line in lines])))
+            assert kept > 0
         answered = db.session.scalars(sa.select(IntentFollowUp).where(IntentFollowUp.answered_at.is_not(None))).all()
         assert answered and {a.stage for a in answered} <= {30, 90}
         assert all(a.reason is not None for a in answered if a.outcome.value == "dropped")

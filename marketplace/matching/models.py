@@ -61,6 +61,23 @@ class Match(db.Model):
         return f"<Match request {self.request_id} product {self.product_id} {self.score}>"
 
 
+class ArchivedMatch(db.Model):
+    """A match of a matchmaking session's demand line, kept when the request closed, expired or was awarded
+    (``matches`` holds open requests only): the session's reports count what its requests matched."""
+
+    __tablename__ = "archived_matches"
+    __table_args__ = (sa.UniqueConstraint("request_id", "product_id", name="uq_archived_matches_request_product"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("procurement_requests.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"), index=True)
+    exporter_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("companies.id", ondelete="CASCADE"))
+    score_x10: Mapped[int] = mapped_column("score", sa.Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SupplierShortlist(db.Model):
     """An exporter the buyer shortlisted for one of its requests (from the suppliers that fit it)."""
 

@@ -27,11 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from marketplace.catalog.models import Product
-from marketplace.database import utcnow
+from marketplace.database import UTCDateTime, utcnow
 from marketplace.errors import NotFound
 from marketplace.i18n import _l, today_in_china
 from marketplace.matching import scoring
-from marketplace.matching.models import Match, MatchProfile, MatchTerm
+from marketplace.matching.models import ArchivedMatch, Match, MatchProfile, MatchTerm
 from marketplace.matching.profiles import (
     HS_TERM,
     TERM_CHUNK,
@@ -96,13 +96,30 @@ def recompute_request(session: Session, request_id: int, refresh: bool = True) -
     request loses them all (and its keywords)."""
     request = session.get(ProcurementRequest, request_id)
     if request is None or not is_matchable(request):
+        archive_session_matches(session, Match.request_id == request_id)
         removed = session.execute(sa.delete(Match).where(Match.request_id == request_id)).rowcount or 0
         session.execute(sa.delete(MatchTerm).where(MatchTerm.request_id == request_id))
         session.execute(sa.delete(MatchProfile).where(MatchProfile.request_id == request_id))
         return 0, removed
+    if request.session_id is not None:  # open again: its matches are live, not archived
+        session.execute(sa.delete(ArchivedMatch).where(ArchivedMatch.request_id == request_id))
     profile = request_profile(session, request, refresh=refresh)
     ranked = rank_products(request, profile.keywords, inferred=profile.category, inferred_hs=profile.hs)
     return _write_request_matches(session, request, ranked, index_generation())
+
+
+def archive_session_matches(session: Session, which) -> int:
+    """Before the ``which`` rows of ``matches`` go because their request is over, keep those of a matchmaking
+    session's demand line in ``archived_matches`` (replacing what an earlier close kept); returns how many."""
+    wanted = (sa.select(Match.request_id, Match.product_id, Match.exporter_id, Match.buyer_id, Match.score_x10,
+                        Match.first_seen_at, sa.literal(utcnow(), UTCDateTime))
+              .join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
+              .where(which, ProcurementRequest.session_id.is_not(None)))
+    requests = sa.select(wanted.subquery().c.request_id).distinct()
+    session.execute(sa.delete(ArchivedMatch).where(ArchivedMatch.request_id.in_(requests)))
+    return session.execute(sa.insert(ArchivedMatch).from_select(
+        ["request_id", "product_id", "exporter_id", "buyer_id", "score", "first_seen_at", "archived_at"],
+        wanted)).rowcount or 0
 
 
 def _product_record(session: Session, product_id: int) -> ProductRecord | None:
@@ -301,7 +318,9 @@ def recompute_all(session: Session, refresh: bool = True, progress=None) -> dict
             session.flush()
             if progress:
                 progress(number, len(ids))
-    stale = session.execute(sa.delete(Match).where(Match.request_id.not_in(ids) if ids else sa.true())).rowcount
+    gone = Match.request_id.not_in(ids) if ids else sa.true()
+    archive_session_matches(session, gone)
+    stale = session.execute(sa.delete(Match).where(gone)).rowcount
     return {"requests": len(ids), "added": added, "removed": removed + (stale or 0)}
 
 

@@ -18,7 +18,8 @@ and order intents. Each row belongs to exactly one session, so the figures of se
   ``matching.profiles``): a product is tariff-hit when it names a former export market or a tariff note, or
   its company has recorded tariff exposure; so a company is tariff-hit when it has exposure rows or such a
   product. 专精特新 is the index's ``verified`` flag: the company holds an organizer's tag (专精特新, 小巨人, 链主).
-- *requests*: the session's demand lines other than drafts; *matches* and *quotes* (not withdrawn) on them.
+- *requests*: the session's demand lines other than drafts; *matches* (an open line's live ones, a closed
+  line's kept in ``archived_matches`` when it closed) and *quotes* (not withdrawn) on them.
 - *meetings*: live ones (not cancelled).
 - *intents*: every intent made at the session but drafts (a draft is its buyer's alone), by state;
   *intent value*: the amount of those still standing or signed (not withdrawn, declined or expired);
@@ -48,7 +49,7 @@ from marketplace.deals.states import IntentState
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import CHINA, _, _l
-from marketplace.matching.models import Match
+from marketplace.matching.models import ArchivedMatch, Match
 from marketplace.sessions.models import (
     MatchmakingSession,
     Meeting,
@@ -455,11 +456,12 @@ def tally(session_ids: list[int]) -> Tallies:
     for sid, count in db.session.execute(sa.select(counted_requests.c.session_id, sa.func.count())
                                          .group_by(counted_requests.c.session_id)):
         figures[sid].requests = count
-    for sid, count in db.session.execute(
-            sa.select(counted_requests.c.session_id, sa.func.count()).select_from(Match)
-            .join(counted_requests, counted_requests.c.id == Match.request_id)
-            .group_by(counted_requests.c.session_id)):
-        figures[sid].matches = count
+    for model in (Match, ArchivedMatch):  # open demand lines' matches, and those kept when a line closed
+        for sid, count in db.session.execute(
+                sa.select(counted_requests.c.session_id, sa.func.count()).select_from(model)
+                .join(counted_requests, counted_requests.c.id == model.request_id)
+                .group_by(counted_requests.c.session_id)):
+            figures[sid].matches += count
     for sid, count in db.session.execute(
             sa.select(counted_requests.c.session_id, sa.func.count()).select_from(Quote)
             .join(counted_requests, counted_requests.c.id == Quote.request_id).where(quote_counted())

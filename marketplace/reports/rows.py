@@ -22,7 +22,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.i18n import _l
 from marketplace.inputs import query_id
-from marketplace.matching.models import Match
+from marketplace.matching.models import ArchivedMatch, Match
 from marketplace.reports import figures as fig
 from marketplace.sessions.models import MatchmakingSession, Meeting, ParticipantRole, SessionRegistration
 from marketplace.sourcing.models import ProcurementRequest, Quote
@@ -181,15 +181,22 @@ def query(kind: str, session_ids: list[int], rf: RowFilter | None = None) -> sa.
         from marketplace.catalog.models import Product
 
         req = ProcurementRequest
-        return (sa.select(Match.id, req.session_id, _session_title(), req.title.label("request_title"),
-                          Product.title_zh.label("product_title"), Match.product_id, Company.name_zh.label("exporter"),
-                          Match.exporter_id, (Match.score_x10 / 10.0).label("score"))
-                .join(req, req.id == Match.request_id)
-                .join(MatchmakingSession, MatchmakingSession.id == req.session_id)
-                .join(Product, Product.id == Match.product_id)
-                .join(Company, Company.id == Match.exporter_id)
-                .where(_in(req.session_id, session_ids), fig.request_counted())
-                .order_by(MatchmakingSession.starts_at, req.session_id, req.id, Match.score_x10.desc(), Match.id))
+
+        def of(model):  # the live matches of open demand lines, and those kept when a line closed
+            return (sa.select(model.id, req.session_id, _session_title(), req.title.label("request_title"),
+                              Product.title_zh.label("product_title"), model.product_id,
+                              Company.name_zh.label("exporter"), model.exporter_id,
+                              (model.score_x10 / 10.0).label("score"), MatchmakingSession.starts_at.label("starts_at"),
+                              req.id.label("request_id"))
+                    .join(req, req.id == model.request_id)
+                    .join(MatchmakingSession, MatchmakingSession.id == req.session_id)
+                    .join(Product, Product.id == model.product_id)
+                    .join(Company, Company.id == model.exporter_id)
+                    .where(_in(req.session_id, session_ids), fig.request_counted()))
+
+        both = sa.union_all(of(Match), of(ArchivedMatch)).subquery()
+        return sa.select(both).order_by(both.c.starts_at, both.c.session_id, both.c.request_id, both.c.score.desc(),
+                                        both.c.id)
     if kind == "quotes":
         req = ProcurementRequest
         return (sa.select(Quote.id, req.session_id, _session_title(), req.title.label("request_title"),

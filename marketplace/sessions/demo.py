@@ -20,6 +20,7 @@ from marketplace.deals.demo import build_intent
 from marketplace.deals.states import IntentState
 from marketplace.extensions import db
 from marketplace.i18n import CHINA, today_in_china
+from marketplace.matching.models import ArchivedMatch
 from marketplace.sessions.models import (
     DropReason,
     FollowUpOutcome,
@@ -116,8 +117,11 @@ def add_demo_sessions(seed: int, organizer: User, exporters: list[Company], buye
         registrations = _register(rng, session, hosts, invited, organizer, finished=status is SessionStatus.FINISHED)
         # the hosts' demand lines (发榜), posted three weeks before the session
         for entry in lines:
-            build_request(rng, entry, hosts[0], invited, _at(day - timedelta(days=21), 10), session_id=session.id,
-                          deadline=day + timedelta(days=20) if status is not SessionStatus.FINISHED else day)
+            request = build_request(rng, entry, hosts[0], invited, _at(day - timedelta(days=21), 10),
+                                    session_id=session.id,
+                                    deadline=day + timedelta(days=20) if status is not SessionStatus.FINISHED else day)
+            if status is SessionStatus.FINISHED:
+                _archive_matches(rng, request, invited, session.starts_at)
         approved = [r.company for r in registrations
                     if r.status is RegistrationStatus.APPROVED and r.role is ParticipantRole.EXPORTER]
         if status is SessionStatus.FINISHED:
@@ -131,6 +135,20 @@ def add_demo_sessions(seed: int, organizer: User, exporters: list[Company], buye
                                             session_id=session.id))
             _follow_ups(rng, session, intents, today)
     return len(SESSIONS)
+
+
+def _archive_matches(rng, request, exporters, closed_at) -> None:
+    """What a closed demand line of a finished session matched, as ``archived_matches`` keeps it: the invited
+    exporters' products of its category. (Generated for the demo: the scorer needs the product index, built
+    after the demo data; an open line's matches are computed by the app.)"""
+    for exporter in exporters:
+        for product in _products_of(exporter):
+            if product.category == request.category:
+                db.session.add(ArchivedMatch(
+                    request_id=request.id, product_id=product.id, exporter_id=exporter.id,
+                    buyer_id=request.buyer_company_id, score_x10=rng.randint(450, 880),
+                    first_seen_at=request.created_at + timedelta(hours=1), archived_at=closed_at + timedelta(days=1)))
+    db.session.flush()
 
 
 def _register(rng, session, hosts, exporters, organizer, finished: bool) -> list[SessionRegistration]:

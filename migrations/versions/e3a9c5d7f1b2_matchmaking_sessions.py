@@ -1,4 +1,4 @@
-"""matchmaking sessions: sessions, hosts, registrations, meetings, intent follow-ups; session FKs on requests and intents
+"""matchmaking sessions: sessions, hosts, registrations, meetings, intent follow-ups, archived matches of demand lines; session FKs on requests and intents
 
 Revision ID: e3a9c5d7f1b2
 Revises: d2b7e9c4a1f3
@@ -162,6 +162,25 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_intent_follow_ups_intent_id'), ['intent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_intent_follow_ups_session_id'), ['session_id'], unique=False)
 
+    op.create_table('archived_matches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('exporter_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Integer(), nullable=False),
+    sa.Column('first_seen_at', marketplace.database.UTCDateTime(), nullable=False),
+    sa.Column('archived_at', marketplace.database.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_id'], ['companies.id'], name=op.f('fk_archived_matches_buyer_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['exporter_id'], ['companies.id'], name=op.f('fk_archived_matches_exporter_id_companies'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_archived_matches_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['request_id'], ['procurement_requests.id'], name=op.f('fk_archived_matches_request_id_procurement_requests'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_archived_matches')),
+    sa.UniqueConstraint('request_id', 'product_id', name='uq_archived_matches_request_product')
+    )
+    with op.batch_alter_table('archived_matches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_archived_matches_product_id'), ['product_id'], unique=False)
+
     with op.batch_alter_table('order_intents', schema=None) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_order_intents_session_id_matchmaking_sessions'), 'matchmaking_sessions', ['session_id'], ['id'], ondelete='SET NULL')
 
@@ -179,6 +198,10 @@ def downgrade():
     with op.batch_alter_table('order_intents', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_order_intents_session_id_matchmaking_sessions'), type_='foreignkey')
 
+    with op.batch_alter_table('archived_matches', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_archived_matches_product_id'))
+
+    op.drop_table('archived_matches')
     with op.batch_alter_table('intent_follow_ups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_intent_follow_ups_session_id'))
         batch_op.drop_index(batch_op.f('ix_intent_follow_ups_intent_id'))
