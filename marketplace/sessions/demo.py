@@ -51,10 +51,10 @@ SESSIONS = (
        ("ccc", "chinese_label"), S.CLOSED, Visibility.PUBLIC, (Q.SUBMITTED,))),
      (IntentState.SIGNED, IntentState.SIGNED, IntentState.FULFILLED, IntentState.ACCEPTED, IntentState.COUNTERED,
       IntentState.SUBMITTED, IntentState.WITHDRAWN, IntentState.DECLINED, IntentState.EXPIRED, IntentState.DRAFT)),
-    ("长三角家居日用品内销对接会", "杭州都市圈商超、社区团购与外贸工厂对接家居日用、厨具等品类。",
-     "家居日用", "杭州家居产业带", "kitchenware", "330000", "330100", -100, SessionStatus.FINISHED,
+    ("长三角纺织服装内销对接会", "杭州都市圈商超、社区团购、电商平台与外贸服装家纺工厂对接。",
+     "纺织服装", "杭州萧山纺织产业集群", "textiles", "330000", "330100", -100, SessionStatus.FINISHED,
      SessionFocus.ZJTX, 40,
-     (("不锈钢炒锅 32cm", "社区团购渠道爆款，需食品级检测报告。", "kitchenware", 3000, "只", 5900, (),
+     (("纯棉针织 T 恤 秋冬款", "社区团购渠道主推款，需中文吊牌和洗标。", "textiles", 3000, "件", 3900, (),
        ("chinese_label",), S.CLOSED, Visibility.PUBLIC, (Q.SUBMITTED,)),),
      (IntentState.SIGNED, IntentState.FULFILLED, IntentState.ACCEPTED, IntentState.SUBMITTED,
       IntentState.WITHDRAWN, IntentState.DECLINED)),
@@ -63,8 +63,8 @@ SESSIONS = (
      SessionFocus.NONE, 12,
      (("智能电热水壶 1.5L", "连锁商超新品引进，需 3C 认证、中文包装。", "small_appliances", 1500, "台", 8900, ("CCC",),
        ("ccc", "chinese_label"), S.OPEN, Visibility.PUBLIC, ()),
-      ("家用收纳箱 55L", "社区生活馆年货季集采。", "home_textiles", 5000, "个", 2900, (), ("chinese_label",),
-       S.OPEN, Visibility.PUBLIC, ())),
+      ("LED 护眼台灯 学生款", "连锁商超开学季备货，需 3C 认证。", "lighting", 2000, "台", 6900, ("CCC",),
+       ("ccc", "chinese_label"), S.OPEN, Visibility.PUBLIC, ())),
      ()),
 )
 REFUSAL = "企业资质材料不全，请补充后重新报名。"
@@ -112,8 +112,12 @@ def add_demo_sessions(seed: int, organizer: User, exporters: list[Company], buye
         hosts = [buyers[(number + i) % len(buyers)] for i in range(2)]
         for host in hosts:
             db.session.add(SessionHost(session_id=session.id, company_id=host.id, created_at=session.created_at))
+        # the exporters of the session's goods first (the cluster it is for), then others
         start = number * 4 % len(exporters)
-        invited = [exporters[(start + i) % len(exporters)] for i in range(min(len(exporters), 9))]
+        rotated = exporters[start:] + exporters[:start]
+        wanted = {entry[2] for entry in lines} | ({category} if category else set())
+        rotated.sort(key=lambda e: not any(p.category in wanted for p in _products_of(e)))
+        invited = rotated[:min(len(exporters), 9)]
         registrations = _register(rng, session, hosts, invited, organizer, finished=status is SessionStatus.FINISHED)
         # the hosts' demand lines (发榜), posted three weeks before the session
         for entry in lines:
@@ -129,7 +133,8 @@ def add_demo_sessions(seed: int, organizer: User, exporters: list[Company], buye
             intents = []
             for index, state in enumerate(intent_states):
                 exporter = approved[index % len(approved)]
-                product = _products_of(exporter)[index % len(_products_of(exporter))]
+                products = sorted(_products_of(exporter), key=lambda p: p.category not in wanted)
+                product = products[0] if products[0].category in wanted else products[index % len(products)]
                 at = session.starts_at + timedelta(hours=rng.randint(1, 7))
                 intents.append(build_intent(rng, hosts[index % 2], exporter, product, state, at,
                                             session_id=session.id))
