@@ -202,6 +202,9 @@ def test_figures_equal_the_counts_by_hand(app, world):
         assert board.total.tariff_share == pytest.approx(3 / 5)
         assert [(s.key, s.count) for s in board.total.funnel()] == [("matches", 4), ("quotes", 3), ("intents", 6),
                                                                     ("signed", 2)]
+        # quotes and intents against the matches (an intent may come straight from the board), signed against intents
+        assert [s.rate for s in board.total.funnel()] == [None, pytest.approx(3 / 4), pytest.approx(6 / 4),
+                                                          pytest.approx(2 / 6)]
         # the products by intent value: P1 180,000 (3 intents), P2 100,000 (2), P3 0 (1)
         assert [(p.product_id, p.intents, p.value, p.signed_value) for p in board.products] == [
             (world["p1"], 3, 180_000, 100_000), (world["p2"], 2, 100_000, 100_000), (world["p3"], 1, 0, 0)]

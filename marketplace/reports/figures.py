@@ -308,17 +308,17 @@ def industries(scope: Scope) -> list[str]:
 
 @dataclass
 class Step:
-    """One bar of the conversion funnel: its count and its share of the step before."""
+    """One bar of the conversion funnel: its count and its share of the step it is measured against."""
 
     key: str
     label: str
     count: int
-    rate: float | None  # None for the first step, or when the step before is 0
-    before: str = ""  # the step before's label
+    rate: float | None  # None for the first step, or when its base is 0
+    before: str = ""  # the label of the step it is measured against
 
     @property
     def rate_label(self) -> str:
-        """'Quotes / Matches' (an intent need not come from a quote: the share may pass 100%)."""
+        """'Quotes / Matches', 'Order intents / Matches', 'Signed / Order intents'."""
         return f"{self.label} / {self.before}"
 
 
@@ -388,14 +388,18 @@ class Figures:
         return [(state, *self.intents_by_state.get(state, (0, 0))) for state in INTENT_STATES]
 
     def funnel(self) -> list[Step]:
-        """Match → quote → intent → signed, each with its share of the step before."""
+        """Match → quote → intent → signed: quotes and intents each as a share of the matches (an intent starts
+        from an awarded quote or straight from the match board, so intents may outnumber quotes), signed as a
+        share of the intents."""
         steps = [("matches", _("Matches"), self.matches), ("quotes", _("Quotes"), self.quotes),
                  ("intents", _("Order intents"), self.intents), ("signed", _("Signed"), self.signed)]
-        out, before, before_label = [], None, ""
+        base_of = {"quotes": "matches", "intents": "matches", "signed": "intents"}
+        counts = {key: (label, count) for key, label, count in steps}
+        out = []
         for key, label, count in steps:
-            rate = (count / before) if before else None
-            out.append(Step(key, label, count, rate, before_label))
-            before, before_label = count, label
+            base = base_of.get(key)
+            base_label, base_count = counts[base] if base else ("", 0)
+            out.append(Step(key, label, count, (count / base_count) if base_count else None, base_label))
         return out
 
 
