@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from marketplace.catalog.models import Product
 from marketplace.errors import NotFound
@@ -46,8 +46,7 @@ def suppliers_for_request(request: ProcurementRequest, limit: int = 20) -> list[
     if not chosen:
         return []
     found = {m.id: m for m in db.session.scalars(
-        sa.select(Match).where(Match.id.in_(chosen))
-        .options(selectinload(Match.product).selectinload(Product.company)))}
+        sa.select(Match).where(Match.id.in_(chosen)).options(joinedload(Match.product).joinedload(Product.company)))}
     return [found[match_id] for match_id in chosen]
 
 
@@ -71,11 +70,13 @@ def excluded_summary(request: ProcurementRequest) -> dict[str, int]:
     return counts
 
 
-def _visible_requests_for(company_id: int):
+def _visible_requests_for():
+    """SQL: open requests before their deadline that the exporter company bound as ``:company`` may see (the
+    value is given when the statement runs: binding it with ``.params()`` copied the clause on every call)."""
     from marketplace.sourcing.services import exporter_can_see
 
     return sa.and_(ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.deadline >= today_in_china(),
-                   exporter_can_see().params(company=company_id))
+                   exporter_can_see())
 
 
 def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match]:
@@ -84,11 +85,12 @@ def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match
 
     if actor.company_id != product.company_id:
         raise NotFound(_l("This product does not exist."))
+    # one statement: the request and its buyer joined in (both many-to-one), not loaded in two more queries
     return db.session.scalars(
-        sa.select(Match).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
-        .where(Match.product_id == product.id, _visible_requests_for(actor.company_id))
-        .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company))
-        .order_by(Match.score_x10.desc(), Match.request_id).limit(limit)).all()
+        sa.select(Match).join(Match.request)
+        .where(Match.product_id == product.id, _visible_requests_for())
+        .options(contains_eager(Match.request).joinedload(ProcurementRequest.buyer_company))
+        .order_by(Match.score_x10.desc(), Match.request_id).limit(limit), {"company": actor.company_id}).all()
 
 
 def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Match]:
@@ -98,13 +100,13 @@ def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Mat
     from marketplace.extensions import db
 
     query = (sa.select(Match.id, Match.request_id).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
-             .where(Match.exporter_id == company_id, _visible_requests_for(company_id))
+             .where(Match.exporter_id == company_id, _visible_requests_for())
              .order_by(Match.score_x10.desc(), Match.request_id, Match.product_id))
     seen: set[int] = set()
     chosen: list[int] = []
     offset = 0
     while len(chosen) < wanted:
-        rows = db.session.execute(query.offset(offset).limit(chunk)).all()
+        rows = db.session.execute(query.offset(offset).limit(chunk), {"company": company_id}).all()
         for match_id, request_id in rows:
             if request_id not in seen and len(chosen) < wanted:
                 seen.add(request_id)
@@ -117,8 +119,7 @@ def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Mat
         return []
     found = {m.id: m for m in db.session.scalars(
         sa.select(Match).where(Match.id.in_(chosen))
-        .options(selectinload(Match.request).selectinload(ProcurementRequest.buyer_company),
-                 selectinload(Match.product)))}
+        .options(joinedload(Match.request).joinedload(ProcurementRequest.buyer_company), joinedload(Match.product)))}
     return [found[match_id] for match_id in chosen]
 
 
@@ -181,7 +182,7 @@ def opportunities(actor, page=1, per_page: int = 20) -> ListPage:
     matched = sa.select(Match.request_id).where(Match.exporter_id == company.id).distinct().scalar_subquery()
     total = db.session.scalar(
         sa.select(sa.func.count()).select_from(ProcurementRequest)
-        .where(ProcurementRequest.id.in_(matched), _visible_requests_for(company.id))) or 0
+        .where(ProcurementRequest.id.in_(matched), _visible_requests_for()), {"company": company.id}) or 0
     number = min(page_number(page), max(1, -(-total // per_page)))
     best = _best_per_request(company.id, number * per_page)
     return ListPage(best[(number - 1) * per_page: number * per_page], number, per_page, total)
