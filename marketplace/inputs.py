@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from flask import Flask, Request
@@ -107,3 +108,45 @@ def register_inputs(app: Flask) -> None:
     """Clean request parameters and bound ``<int:…>`` URL parts, before any route is added."""
     app.request_class = CleanRequest
     app.url_map.converters["int"] = BoundedIntegerConverter
+
+
+@dataclass
+class ListPage:
+    """A page of a list built in Python (or counted apart), shaped like Flask-SQLAlchemy's Pagination for the
+    pager macro."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2):
+        """Page numbers to show, None for a gap (as Flask-SQLAlchemy's)."""
+        last = 0
+        for number in range(1, self.pages + 1):
+            if (number <= left_edge or self.page - left_current <= number <= self.page + right_current
+                    or number > self.pages - right_edge):
+                if last and number - last > 1:
+                    yield None
+                yield number
+                last = number

@@ -4,14 +4,13 @@ applied here (``sourcing.services.exporter_can_see``), never by the stored rows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
 from marketplace.catalog.models import Product
 from marketplace.errors import NotFound
 from marketplace.i18n import _l, today_in_china
+from marketplace.inputs import ListPage
 from marketplace.matching.models import Match
 from marketplace.matching.profiles import current_profile
 from marketplace.matching.ranking import rank_products
@@ -126,47 +125,6 @@ def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Mat
 def top_opportunities(company_id: int, limit: int = 5) -> list[Match]:
     """The exporter's best ``limit`` 商机 (for the workbench)."""
     return _best_per_request(company_id, limit)
-
-
-@dataclass
-class ListPage:
-    """A page of a list built in Python, shaped like Flask-SQLAlchemy's Pagination for the pager macro."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    def iter_pages(self, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2):
-        """Page numbers to show, None for a gap (as Flask-SQLAlchemy's)."""
-        last = 0
-        for number in range(1, self.pages + 1):
-            if (number <= left_edge or self.page - left_current <= number <= self.page + right_current
-                    or number > self.pages - right_edge):
-                if last and number - last > 1:
-                    yield None
-                yield number
-                last = number
 
 
 def opportunities(actor, page=1, per_page: int = 20) -> ListPage:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -21,7 +21,7 @@ from marketplace.deals.states import IntentState
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.i18n import _l
-from marketplace.inputs import query_id
+from marketplace.inputs import ListPage, query_id
 from marketplace.matching.models import ArchivedMatch, Match
 from marketplace.reports import figures as fig
 from marketplace.sessions.models import MatchmakingSession, Meeting, ParticipantRole, SessionRegistration
@@ -240,44 +240,10 @@ def query(kind: str, session_ids: list[int], rf: RowFilter | None = None) -> sa.
 
 
 @dataclass
-class Page:
+class Page(ListPage):
     """One page of a list, with what the pagination macro asks of it, and the list's totals."""
 
-    items: list
-    page: int
-    per_page: int
-    total: int
-    sums: dict[str, int]
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int | None:
-        return self.page - 1 if self.has_prev else None
-
-    @property
-    def next_num(self) -> int | None:
-        return self.page + 1 if self.has_next else None
-
-    def iter_pages(self, left_edge=2, left_current=2, right_current=4, right_edge=2) -> Iterator[int | None]:
-        last = 0
-        for number in range(1, self.pages + 1):
-            if (number <= left_edge or self.page - left_current - 1 < number < self.page + right_current
-                    or number > self.pages - right_edge):
-                if last + 1 != number:
-                    yield None
-                yield number
-                last = number
+    sums: dict[str, int] = field(default_factory=dict)
 
 
 def page(kind: str, session_ids: list[int], rf: RowFilter, number: int = 1, per_page: int = PER_PAGE) -> Page:
