@@ -83,25 +83,34 @@ def start():
             return redirect(url_for("deals.start", product=product.id))
         form.prepare(product, token=_start_token(product.id, fresh=False))
     elif form.validate_on_submit():
-        try:
-            intent, created = services.record_order_intent(
-                current_user, product.id, form.to_terms(), form.token.data or "", note=form.note.data,
-                submit=form.submit_action.data != "draft", below_moq_confirmed=bool(form.confirm_below_moq.data),
-            )
-        except ValidationFailed as error:
-            _attach_error(form, error)
-        else:
-            if not created:
-                flash(_("This order intent had already been recorded; here it is."), "info")
-            elif intent.state is IntentState.DRAFT:
-                flash(_("The order intent has been saved as a draft."), "success")
-            else:
-                flash(_("The order intent has been sent to the exporter."), "success")
-            return redirect(url_for("deals.intent_page", intent_id=intent.id))
+        recorded = record_start_form(form, product.id)
+        if recorded is not None:
+            return recorded
     return render_template(
         "deals/start.html", form=form, product=product,
         open_intents=services.open_intents_on_product(current_user, product.id),
     )
+
+
+def record_start_form(form, product_id: int, session_id: int | None = None):
+    """Record the intent a valid start form describes (at a matchmaking session when ``session_id`` is
+    given): the redirect to it, or None with the refusal on the form."""
+    try:
+        intent, created = services.record_order_intent(
+            current_user, product_id, form.to_terms(), form.token.data or "", note=form.note.data,
+            submit=form.submit_action.data != "draft", below_moq_confirmed=bool(form.confirm_below_moq.data),
+            session_id=session_id,
+        )
+    except ValidationFailed as error:
+        _attach_error(form, error)
+        return None
+    if not created:
+        flash(_("This order intent had already been recorded; here it is."), "info")
+    elif intent.state is IntentState.DRAFT:
+        flash(_("The order intent has been saved as a draft."), "success")
+    else:
+        flash(_("The order intent has been sent to the exporter."), "success")
+    return redirect(url_for("deals.intent_page", intent_id=intent.id))
 
 
 # --------------------------------------------------------------------------- one intent

@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 
 from marketplace.deals import services as deals
 from marketplace.deals.forms import StartIntentForm
-from marketplace.deals.states import IntentState
 from marketplace.errors import Conflict, ValidationFailed, show_on_form
 from marketplace.i18n import _
 from marketplace.inputs import query_id
@@ -149,7 +148,7 @@ def board_tables(session_id: int):
 @login_required
 def board_intent(session_id: int):
     """The order-intent form for a board row's product, the session preset (kept when both companies take part)."""
-    from marketplace.deals.views import _start_token
+    from marketplace.deals.views import _start_token, record_start_form
 
     form = StartIntentForm()
     request_id, product_id = _pair_args()
@@ -161,22 +160,9 @@ def board_intent(session_id: int):
         form.prepare(product, token=_start_token(product.id, fresh=False))
         form.quantity.data = str(match.request.quantity)
     elif form.validate_on_submit():
-        try:
-            intent, created = deals.record_order_intent(
-                current_user, product.id, form.to_terms(), form.token.data or "", note=form.note.data,
-                submit=form.submit_action.data != "draft", below_moq_confirmed=bool(form.confirm_below_moq.data),
-                session_id=session_id,
-            )
-        except ValidationFailed as error:
-            show_on_form(form, error)
-        else:
-            if not created:
-                flash(_("This order intent had already been recorded; here it is."), "info")
-            elif intent.state is IntentState.DRAFT:
-                flash(_("The order intent has been saved as a draft."), "success")
-            else:
-                flash(_("The order intent has been sent to the exporter."), "success")
-            return redirect(url_for("deals.intent_page", intent_id=intent.id))
+        recorded = record_start_form(form, product.id, session_id=session_id)
+        if recorded is not None:
+            return recorded
     return render_template("sessions/board/start_intent.html", form=form, product=product, match=match,
                            session=access.session,
                            in_session=board.pair_approved(session_id, match.buyer_id, match.exporter_id),
