@@ -205,6 +205,8 @@ def test_follow_up_pages(app, en_client):
         mine = db.session.scalar(sa.select(IntentFollowUp.id).where(IntentFollowUp.company_id == ids["a"]))
         theirs = db.session.scalar(sa.select(IntentFollowUp.id).where(IntentFollowUp.company_id == ids["host"]))
     login(en_client, ids["a_email"])
+    # a company finds its follow-ups from its sessions pages, not only from the notification
+    assert 'href="/sessions/follow-ups"' in en_client.get("/sessions/mine").get_data(as_text=True)
     listing = en_client.get("/sessions/follow-ups").get_data(as_text=True)
     assert listing.count('data-testid="pending-follow-up"') == 1 and "30 days" in listing
     assert en_client.get(f"/sessions/follow-ups/{theirs}").status_code == 404
