@@ -48,6 +48,12 @@ setup(
         # matchmaking sessions: QR codes for check-in (pure Python, SVG); the session report as PDF
         "segno>=1.6,<2",
         "fpdf2>=2.8,<3",
+        # the open API: flask-smorest generates the OpenAPI 3.1 document from marshmallow schemas (apispec,
+        # webargs come with it); requests delivers webhooks
+        "flask-smorest>=0.46,<0.48",
+        "marshmallow>=3.20,<5",
+        "requests>=2.32,<3",
+        "urllib3>=2.2,<3",  # webhooks check the address a delivery actually connects to
     ],
     extras_require={
         "dev": [
@@ -55,6 +61,7 @@ setup(
             "pytest-xdist>=3.6,<4",  # `make test` runs two workers
             "playwright>=1.48,<2",
             "ruff>=0.6,<1",
+            "schemathesis>=4.30,<5",  # fuzzes every API operation from the generated document
             "jieba>=0.42,<0.43",  # only bench/analysis_bench.py compares it with rjieba
         ],
     },

@@ -6,7 +6,7 @@ import os
 
 from bench import http_pages, import_bench
 
-BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing", "match", "reports")
+BENCHMARKS = ("http", "import", "demand", "analysis", "search", "image", "sourcing", "match", "reports", "api")
 
 
 def _sizes(text: str) -> tuple[int, ...]:
@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="generated products of the matching benchmark's part B (default: its own)")
     parser.add_argument("--match-requests", type=int, default=None,
                         help="open requests of the matching benchmark's part B (default: its own)")
+    parser.add_argument("--api-products", type=int, default=100_000,
+                        help="generated products of the API benchmark (default %(default)s)")
     parser.add_argument("--seed", type=int, default=2025, help="demo data seed (default %(default)s)")
     args = parser.parse_args(argv)
     chosen = args.only or BENCHMARKS
@@ -79,6 +81,11 @@ def main(argv: list[str] | None = None) -> None:
 
         match_bench.run(products=args.match_products or match_bench.DEFAULT_PRODUCTS,
                         requests=args.match_requests or match_bench.DEFAULT_OPEN_REQUESTS, seed=args.seed)
+        print()
+    if "api" in chosen:
+        from bench import api_bench  # builds the catalog at scale: only when asked for
+
+        api_bench.run(products=args.api_products, seed=args.seed)
         print()
     if "reports" in chosen:
         from bench import reports_bench  # builds 100,000 intents: only when asked for

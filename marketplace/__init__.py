@@ -115,6 +115,7 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature package."""
     from marketplace.accounts import bp as accounts_bp
     from marketplace.accounts.company_views import bp as companies_bp
+    from marketplace.api import register_api
     from marketplace.catalog import bp as catalog_bp
     from marketplace.catalog import import_bp as catalog_import_bp
     from marketplace.deals import bp as deals_bp
@@ -128,6 +129,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.sessions.followups import register_jobs as register_session_jobs
     from marketplace.sessions.views import bp as sessions_bp
     from marketplace.sourcing import bp as sourcing_bp
+    from marketplace.webhooks import bp as webhooks_bp
+    from marketplace.webhooks import register_jobs as register_webhook_jobs
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(catalog_bp)
@@ -143,6 +146,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     register_matching()
     register_session_jobs()
+    app.register_blueprint(webhooks_bp)  # its pages: /developers/webhooks
+    register_webhook_jobs()
+    register_api(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

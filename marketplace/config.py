@@ -31,6 +31,14 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _timeout_pair(value: str) -> tuple[float, float]:
+    """``"3,5"`` → (3.0, 5.0) seconds (connect, read); one number is both."""
+    parts = [float(part) for part in value.replace(" ", "").split(",") if part]
+    if not parts or len(parts) > 2 or min(parts) <= 0:
+        raise ConfigError(f"WEBHOOK_TIMEOUT must be seconds, such as 3,5 (connect, read), not {value!r}.")
+    return (parts[0], parts[-1])
+
+
 def _dev_secret_key(instance_dir: Path) -> str:
     """A random key kept in ``instance/`` so every worker and restart share it."""
     path = instance_dir / "secret_key"
@@ -176,7 +184,20 @@ def load_config(overrides: dict | None = None) -> dict:
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per minute"),
         # both registration steps (the e-mail address, then the company form), per client address
         "REGISTER_RATE_LIMIT": os.environ.get("REGISTER_RATE_LIMIT", "5 per minute"),
+        # the open API (/api/v1): requests per minute per token (and per client address, for bad tokens);
+        # the largest JSON body it reads; how long a POST's Idempotency-Key replays its first answer
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "300 per minute"),
+        "API_ADDRESS_RATE_LIMIT": os.environ.get("API_ADDRESS_RATE_LIMIT", "1200 per minute"),
+        "API_MAX_JSON_BYTES": int(os.environ.get("API_MAX_JSON_BYTES", str(4 * 1024 * 1024))),
+        "API_IDEMPOTENCY_HOURS": int(os.environ.get("API_IDEMPOTENCY_HOURS", "24")),
         "BOOTSTRAP_SERVE_LOCAL": True,
+        # company webhooks: may an endpoint be on a private, loopback or link-local network (SSRF guard off)?
+        # on in development and tests (a receiver on http://127.0.0.1), never by default in production
+        "WEBHOOK_ALLOW_PRIVATE": _env_bool("WEBHOOK_ALLOW_PRIVATE", not production),
+        # seconds to connect and to read the answer: "3,5" (connect, read) or one number for both
+        "WEBHOOK_TIMEOUT": _timeout_pair(os.environ.get("WEBHOOK_TIMEOUT", "3,5")),
+        # consecutive failed attempts after which an endpoint is disabled (its admins are told)
+        "WEBHOOK_DISABLE_AFTER": int(os.environ.get("WEBHOOK_DISABLE_AFTER", "20")),
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none)
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }

@@ -60,6 +60,18 @@ def show_on_form(form, error: DomainError) -> None:
         form.form_errors.append(str(error.message))
 
 
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_detail(code: int) -> str | None:
+    from marketplace.i18n import _
+
+    if code >= 500:
+        return _("Something went wrong on our side; the request was not carried out. Try again later.")
+    return None
+
+
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json"
@@ -70,12 +82,20 @@ def register_errorhandlers(app: Flask) -> None:
     """Localized error pages for HTTP errors and domain errors; never a stack trace."""
 
     def render_error(code: int, description: str | None = None):
+        if _is_api():
+            from marketplace.api.problems import problem
+
+            return problem(code, description or _api_detail(code))
         if _wants_json():
             return jsonify(error=code, message=description or ""), code
         return render_template("errors/error.html", code=code, description=description), code
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
+        if _is_api():
+            from marketplace.api.problems import from_http_error
+
+            return from_http_error(error)
         response = app.make_response(render_error(error.code or 500))
         if error.code == 405 and getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(error.valid_methods)
@@ -91,6 +111,12 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def handle_domain(error: DomainError):
+        if _is_api():
+            from marketplace.api.problems import problem
+
+            # a broken rule is a 422 in the API (pages show it on the form, with a 400)
+            status = 422 if isinstance(error, ValidationFailed) else error.status_code
+            return problem(status, str(error.message), field=error.field)
         return render_error(error.status_code, str(error.message))
 
     @app.errorhandler(Exception)

@@ -62,11 +62,17 @@ def select_locale() -> str:
     """The user's saved choice, then the language switch (session), then Accept-Language."""
     if not has_request_context():  # CLI and background work: the default language
         return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+    if request.path.startswith("/api/"):  # the API reads no cookie: its language is Accept-Language's
+        return _accept_language()
     if current_user and current_user.is_authenticated and current_user.locale in SUPPORTED_LOCALES:
         return current_user.locale
     chosen = session.get("locale")
     if chosen in SUPPORTED_LOCALES:
         return chosen
+    return _accept_language()
+
+
+def _accept_language() -> str:
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
     if best and best.startswith("en"):
         return "en"

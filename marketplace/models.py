@@ -1,5 +1,6 @@
 """Imports every feature's models so SQLAlchemy and Alembic see all tables."""
 from marketplace.accounts.models import Company, CompanyTag, Invitation, TariffExposure, User  # noqa: F401
+from marketplace.api.models import ApiToken, IdempotentAnswer  # noqa: F401
 from marketplace.catalog.models import Certification, PriceTier, Product, ProductImage  # noqa: F401
 from marketplace.deals.models import OrderIntent, OrderIntentEvent, OrderIntentMessage  # noqa: F401
 from marketplace.imports.models import ImportJob  # noqa: F401
@@ -22,3 +23,4 @@ from marketplace.sourcing.models import (  # noqa: F401
     RequestEvent,
     RequestInvitation,
 )
+from marketplace.webhooks.models import WebhookDelivery, WebhookEndpoint  # noqa: F401

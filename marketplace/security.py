@@ -92,6 +92,8 @@ def register_security(app: Flask) -> None:
         # pages behind a login must not linger in shared caches
         from flask_login import current_user
 
+        if request.path.startswith("/api/"):
+            return response  # the API never reads the login cookie; it sets its own Cache-Control
         if current_user and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response

@@ -91,7 +91,7 @@ from search_index.types import (  # noqa: F401
     SearchResults,
     _Matched,
 )
-from search_index.whoosh_internals import _EMPTY_WEIGHTS, _read_postings, _SegmentWriter  # noqa: F401
+from search_index.whoosh_internals import _EMPTY_WEIGHTS, _read_postings, _SegmentWriter, release_writer  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -284,11 +284,15 @@ class SearchIndex(Suggestions, Similar):
             raise IndexBusy(str(error)) from error
         latest = {record.id: record for record in upserts}  # the last version of each wins
         gone = set(latest) | {int(i) for i in deletes}
-        with writer:
-            for docnum in self._docnums_for(writer, gone):
-                writer.delete_document(docnum)
-            for record in latest.values():
-                writer.add_document(**self.kind.to_document(record))
+        try:
+            with writer:
+                for docnum in self._docnums_for(writer, gone):
+                    writer.delete_document(docnum)
+                for record in latest.values():
+                    writer.add_document(**self.kind.to_document(record))
+        except BaseException:
+            release_writer(writer)  # a failed commit must not keep the index locked for every later drain
+            raise
         if cursor is not None:
             _write_cursor(gen_path, max(cursor, _read_cursor(gen_path)))
 

@@ -4,7 +4,10 @@ block at a time, field lengths in bulk, and a segment writer that reads lengths 
 ``tests/search/test_postings.py`` checks the postings read here equal Whoosh's own."""
 from __future__ import annotations
 
+import secrets
+
 import numpy as np
+from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
@@ -89,6 +92,26 @@ class _LengthsOnce:
     def close(self) -> None:
         """Close the per-document reader."""
         self._perdoc.close()
+
+
+def _segment_id(cls, size: int = 16) -> str:
+    """A new segment's name from the OS's randomness.
+
+    Whoosh draws it from the ``random`` module, whose state anything in the process may seed (Faker, a
+    test framework replaying examples): the same seed gave the same name twice, the second commit found a
+    compound file already there (``create_compound_file``'s assertion) and the index stayed locked.
+    """
+    return secrets.token_hex(size // 2)
+
+
+Segment._random_id = classmethod(_segment_id)
+
+
+def release_writer(writer) -> None:
+    """Free a writer's lock after its commit failed part-way (Whoosh leaves it held then)."""
+    lock = getattr(writer, "writelock", None)
+    if lock is not None and getattr(lock, "fd", None) is not None:  # still held (FcntlLock keeps its fd)
+        lock.release()
 
 
 class _SegmentWriter(SegmentWriter):

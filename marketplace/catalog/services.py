@@ -19,7 +19,7 @@ from marketplace.catalog.rows import PRODUCT_FIELDS, ProductInput, ValidationRes
 from marketplace.database import utcnow
 from marketplace.errors import NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
-from marketplace.i18n import _l
+from marketplace.i18n import _l, fen_to_yuan
 from marketplace.inputs import page_number
 
 logger = logging.getLogger(__name__)
@@ -111,12 +111,40 @@ def get_visible_product(viewer: User | None, product_id: int) -> Product:
 # --------------------------------------------------------------------------- writes
 
 
+def price_tier_problems(moq: int, tiers) -> list[tuple[int, str]]:
+    """What is wrong with a product's price breaks, as (index, message): the first starts at the MOQ, no
+    quantity twice, quantities rising, unit prices never rising. The one statement of these rules for every
+    path that writes a product (the form and the import say the same per field or cell, earlier)."""
+    problems: list[tuple[int, str]] = []
+    previous = None
+    seen: set[int] = set()
+    for index, tier in enumerate(tiers):
+        quantity, fen = tier.min_quantity, tier.unit_price_fen
+        if index == 0 and quantity != moq:
+            problems.append((index, _l("The first price break must start at the MOQ (%(moq)s), not at "
+                                      "%(quantity)s.", moq=moq, quantity=quantity)))
+        elif quantity in seen:
+            problems.append((index, _l("The quantity %(quantity)s appears twice in the price breaks.",
+                                      quantity=quantity)))
+        elif previous and quantity < previous[0]:
+            problems.append((index, _l("Price breaks out of order: %(quantity)s comes after %(previous)s; list "
+                                      "them from the smallest quantity up.", quantity=quantity,
+                                      previous=previous[0])))
+        elif previous and fen > previous[1]:
+            problems.append((index, _l("The price rises from %(previous)s to %(price)s at %(quantity)s: a larger "
+                                      "quantity should not cost more per unit.", previous=fen_to_yuan(previous[1]),
+                                      price=fen_to_yuan(fen), quantity=quantity)))
+        seen.add(quantity)
+        previous = (quantity, fen)
+    return problems
+
+
 def _check_input(data: ProductInput) -> None:
     if not data.price_tiers:
         raise ValidationFailed(_l("Give at least one price."), "price_tiers")
-    quantities = [tier.min_quantity for tier in data.price_tiers]
-    if quantities != sorted(set(quantities)):
-        raise ValidationFailed(_l("Price breaks must go from the smallest quantity to the largest."), "price_tiers")
+    problems = price_tier_problems(data.moq, data.price_tiers)
+    if problems:
+        raise ValidationFailed(problems[0][1], "price_tiers")
 
 
 def apply_input(product: Product, data: ProductInput, only: frozenset[str] | None = None) -> None:

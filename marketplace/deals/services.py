@@ -40,13 +40,17 @@ from marketplace.deals.states import (
 from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _, _l, lazy_money, lazy_number, today_in_china
-from marketplace.inputs import page_number
+from marketplace.inputs import clean_text, page_number
 from marketplace.notifications.services import notify_company
+from marketplace.webhooks.events import emit
 
 logger = logging.getLogger(__name__)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MAX_QUANTITY = 1_000_000_000
+#: the largest amount of one intent or quote, ¥10 trillion (quantity × price could overflow BIGINT otherwise)
+MAX_AMOUNT_FEN = 10**15
+MAX_AMOUNT_LABEL = "10,000,000,000,000"
 MAX_VALID_DAYS = 366
 DEFAULT_VALID_DAYS = 14
 MAX_NOTE = 2000
@@ -165,6 +169,9 @@ def check_terms(terms: Terms, today: date | None = None) -> Terms:
         raise ValidationFailed(_l("The unit price must be more than zero."), "unit_price")
     if terms.unit_price_fen > MAX_PRICE_FEN:
         raise ValidationFailed(_l("The unit price is too high."), "unit_price")
+    if terms.quantity * terms.unit_price_fen > MAX_AMOUNT_FEN:
+        raise ValidationFailed(_l("The amount (quantity × unit price) is above ¥%(limit)s; split the order.",
+                                  limit=MAX_AMOUNT_LABEL), "quantity")
     if terms.valid_until < today:
         raise ValidationFailed(_l("The valid-until date has already passed."), "valid_until")
     if terms.valid_until > today + timedelta(days=MAX_VALID_DAYS):
@@ -193,7 +200,8 @@ def current_terms(intent: OrderIntent) -> Terms:
 
 
 def _clean_note(note: str | None, limit: int = MAX_NOTE) -> str | None:
-    text = (note or "").strip()
+    # NUL (PostgreSQL refuses it) and bidi overrides (they fool readers) go
+    text = clean_text(note or "").strip()
     if len(text) > limit:
         raise ValidationFailed(_l("The note is too long (at most %(limit)s characters).", limit=limit), "note")
     return text or None
@@ -235,6 +243,21 @@ def _notify_transition(intent: OrderIntent, action: Action, actor: User | None, 
     for company_id in targets:
         # the actor's own colleagues hear of it too; the actor does not
         _notify(company_id, subject, body, intent, exclude_user_id=exclude)
+
+
+def _webhook_companies(intent: OrderIntent) -> list[int]:
+    """The companies whose webhooks hear of the intent: the buyer; the exporter once it is no draft (``party_of``)."""
+    if intent.state is IntentState.DRAFT:
+        return [intent.buyer_company_id]
+    return [intent.buyer_company_id, intent.exporter_company_id]
+
+
+def _webhook_intent(intent: OrderIntent) -> dict:
+    """An intent in a webhook: ids and its state only (no notes, messages or terms)."""
+    return {"intent_id": intent.id, "state": intent.state.value, "buyer_company_id": intent.buyer_company_id,
+            "exporter_company_id": intent.exporter_company_id, "product_id": intent.product_id,
+            "request_id": intent.request_id, "quote_id": intent.quote_id, "session_id": intent.session_id,
+            "version": intent.version}
 
 
 # --------------------------------------------------------------------------- starting an intent
@@ -393,6 +416,8 @@ def record_order_intent(actor: User, product_id: int, terms: Terms, idempotency_
         db.session.flush()
         if submit:
             _notify_transition(intent, Action.CREATE, actor, clean_note)
+        for company_id in _webhook_companies(intent):
+            emit(company_id, "intent.created", _webhook_intent(intent))
         db.session.commit()
     except IntegrityError:
         # the same form submitted twice at once: the other request's insert won
@@ -425,6 +450,8 @@ def add_intent_from_quote(actor: User, exporter_company_id: int, product_id: int
     _event(intent, Action.CREATE, actor, None, None, intent.note, version=1)
     db.session.flush()
     _notify_transition(intent, Action.CREATE, actor, intent.note)
+    for company_id in _webhook_companies(intent):
+        emit(company_id, "intent.created", _webhook_intent(intent))
     return intent
 
 
@@ -474,6 +501,10 @@ def _transition(intent: OrderIntent, action: Action, party: Party, actor: User |
             target = IntentState.ACCEPTED  # waiting for the other signature
     intent.state = target
     intent.updated_at = utcnow()
+    for company_id in _webhook_companies(intent):
+        emit(company_id, "intent.transitioned", {"intent_id": intent.id, "action": action.value,
+                                                 "from_state": source.value, "to_state": target.value,
+                                                 "version": intent.version + 1})
     # the version the UPDATE will write (version_id_col bumps it at flush)
     return _event(intent, action, actor, source, before, clean_note, version=intent.version + 1)
 

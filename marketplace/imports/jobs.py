@@ -45,6 +45,7 @@ from marketplace.imports.columns import RowSpec, ValidationResult, validate_rows
 from marketplace.imports.models import ImportJob, ImportJobStatus
 from marketplace.imports.problems import Problem, write_problems
 from marketplace.imports.table import Table, read_table
+from marketplace.webhooks.events import emit
 
 logger = logging.getLogger(__name__)
 
@@ -388,6 +389,13 @@ def _run_in_thread(app, kind: ImportKind, job_id: int, result: ValidationResult,
             _THREADS.pop(job_id, None)
 
 
+def _webhook_job(job: ImportJob) -> dict:
+    """An import job in an "import.finished" webhook: its id, kind, status and counts."""
+    return {"job_id": job.id, "kind": job.kind, "status": job.status.value, "total_rows": job.total_rows,
+            "invalid_rows": job.invalid_rows, "created": job.created_count or 0, "updated": job.updated_count or 0,
+            "published": job.published_count or 0}
+
+
 def _execute(kind: ImportKind, job_id: int, result: ValidationResult, locale: str) -> ImportJob:
     """Write the rows (one transaction), then the job's totals; on any error, nothing written and a failed job."""
     job = db.session.get(ImportJob, job_id)
@@ -416,6 +424,7 @@ def _execute(kind: ImportKind, job_id: int, result: ValidationResult, locale: st
         job.error_message = message[:2000]
         job.processed = 0
         job.finished_at = utcnow()
+        emit(job.company_id, "import.finished", _webhook_job(job))
         db.session.commit()
         return job
     finally:
@@ -426,6 +435,7 @@ def _execute(kind: ImportKind, job_id: int, result: ValidationResult, locale: st
     job.published_count = outcome.published
     job.processed = outcome.created + outcome.updated
     job.finished_at = utcnow()
+    emit(job.company_id, "import.finished", _webhook_job(job))
     db.session.commit()
     logger.info("import job %s (%s) done: %d created, %d updated, %d published", job_id, kind.name, outcome.created,
                 outcome.updated, outcome.published)

@@ -21,6 +21,7 @@ from marketplace.mail import deliver_outbox
 from marketplace.matching.models import Match
 from marketplace.notifications.services import _notify
 from marketplace.sourcing.models import ProcurementRequest
+from marketplace.webhooks.events import emit, subscribed_companies
 
 #: matches scoring at least this are worth a message
 NOTIFY_SCORE = 50.0
@@ -62,11 +63,38 @@ def notify_new_matches() -> dict:
         subject = _l("%(count)s new business opportunities for your products", count=requests)
         body = _l("Open requests your products fit are waiting for your quote.")
         _tell(_users(exporter_id), KIND_NEW_OPPORTUNITIES, subject, body, "/matching/opportunities")
+    _emit_match_webhooks(threshold)
     db.session.execute(sa.update(Match).where(Match.buyer_notified.is_(False)).values(buyer_notified=True))
     db.session.execute(sa.update(Match).where(Match.exporter_notified.is_(False)).values(exporter_notified=True))
     db.session.commit()
     deliver_outbox()
     return {"buyers": len(buyer_rows), "exporters": len(exporter_rows)}
+
+
+def _emit_match_webhooks(threshold: int) -> None:
+    """A "match.created" webhook per match not told of yet: to the buyer, and to the exporter when it may see
+    the request (queried only for companies with an endpoint subscribed to it)."""
+    from marketplace.matching.queries import _visible_requests_for
+
+    hooked = subscribed_companies("match.created")
+    if not hooked:
+        return
+    buyer_rows = db.session.execute(
+        sa.select(Match.buyer_id, Match.request_id, Match.product_id, Match.score_x10)
+        .where(Match.buyer_notified.is_(False), Match.score_x10 >= threshold, Match.buyer_id.in_(hooked))
+        .order_by(Match.id))
+    for buyer_id, request_id, product_id, score_x10 in buyer_rows.all():
+        emit(buyer_id, "match.created", {"request_id": request_id, "product_id": product_id,
+                                         "score": score_x10 / 10, "side": "buyer"})
+    for company_id in sorted(hooked):
+        rows = db.session.execute(
+            sa.select(Match.request_id, Match.product_id, Match.score_x10).join(Match.request)
+            .where(Match.exporter_id == company_id, Match.exporter_notified.is_(False),
+                   Match.score_x10 >= threshold, _visible_requests_for())
+            .order_by(Match.id), {"company": company_id})
+        for request_id, product_id, score_x10 in rows.all():
+            emit(company_id, "match.created", {"request_id": request_id, "product_id": product_id,
+                                               "score": score_x10 / 10, "side": "exporter"})
 
 
 def send_daily_digests() -> int:

@@ -61,6 +61,7 @@ from marketplace.sourcing.states import (
     find_quote_rule,
     find_request_rule,
 )
+from marketplace.webhooks.events import emit
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,9 @@ def check_quote_input(data: QuoteInput, exporter_company_id: int, today: date | 
     if not _whole(data.moq, 1, MAX_QUANTITY):
         raise ValidationFailed(_l("The MOQ must be a whole number from 1 to %(limit)s.",
                                   limit=QUANTITY_LIMIT), "moq")
+    if data.quantity * data.unit_price_fen > deals.MAX_AMOUNT_FEN:
+        raise ValidationFailed(_l("The amount (quantity × unit price) is above ¥%(limit)s; split the order.",
+                                  limit=deals.MAX_AMOUNT_LABEL), "quantity")
     if not _whole(data.lead_time_days, 0, MAX_LEAD_TIME_DAYS):
         raise ValidationFailed(_l("The lead time must be from 0 to %(limit)s days.", limit=MAX_LEAD_TIME_DAYS),
                                "lead_time_days")
@@ -648,6 +652,8 @@ def close_request(actor: User, request_id: int, expected_version: int | None,
                     _l("%(buyer)s closed its procurement request “%(title)s”: it takes no more quotes.",
                        buyer=request.buyer_company.name_zh, title=request.title),
                     _request_link(request))
+        emit(request.buyer_company_id, "request.closed", {"request_id": request.id, "from_state": request.state.value,
+                                                          "to_state": RequestState.CLOSED.value, "reason": "closed"})
         return []
 
     return _act_on_request(actor, request_id, RequestAction.CLOSE, expected_version, change, note=note)
@@ -677,6 +683,9 @@ def _expire_ids(request_ids: list[int], today: date | None = None) -> int:
                         _l("The procurement request “%(title)s” takes no more quotes: its deadline %(date)s has "
                            "passed.", title=request.title, date=request.deadline.isoformat()),
                         _request_link(request))
+            emit(request.buyer_company_id, "request.closed", {"request_id": request.id, "from_state": "open",
+                                                              "to_state": RequestState.EXPIRED.value,
+                                                              "reason": "expired"})
             db.session.commit()
             done += 1
         except (StaleDataError, IntegrityError, OperationalError) as error:
@@ -806,6 +815,9 @@ def submit_quote(actor: User, request_id: int, data: QuoteInput, idempotency_key
         db.session.flush()
         quote.request = request
         _tell_buyer(quote, request, QuoteAction.SUBMIT, actor)
+        emit(request.buyer_company_id, "quote.created", {"quote_id": quote.id, "request_id": request.id,
+                                                         "exporter_company_id": company.id,
+                                                         "product_id": quote.product_id, "state": quote.state.value})
         db.session.commit()
     except (IntegrityError, StaleDataError, OperationalError) as error:
         # two submits at once: the other one's quote won; show it
@@ -899,6 +911,10 @@ def revise_quote(actor: User, quote_id: int, data: QuoteInput, expected_version:
             stored = _store(*attachment)
             old = _set_attachment(quote, stored)
         _tell_buyer(quote, quote.request, QuoteAction.REVISE, actor)
+        emit(quote.request.buyer_company_id, "quote.revised", {"quote_id": quote.id, "request_id": quote.request_id,
+                                                               "exporter_company_id": quote.exporter_company_id,
+                                                               "product_id": quote.product_id,
+                                                               "version": quote.version + 1})
         return [lambda: _unlink([old])] if old else []
 
     try:
@@ -943,6 +959,8 @@ def act_on_quote(actor: User, quote_id: int, action: QuoteAction, expected_versi
 def award_quote(actor: User, quote_id: int, expected_version: int | None, note: str | None = None) -> OrderIntent:
     """Award a quote: the request is awarded and an order intent starts with the quote's terms."""
     require_buyer(actor, verified=False)
+    note = _text(note, MAX_NOTE, "note", _l("The note is too long (at most %(limit)s characters).",
+                                             limit=MAX_NOTE), multiline=True)
     intent_box: list[OrderIntent] = []
 
     def change(quote: Quote):
