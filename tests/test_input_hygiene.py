@@ -245,9 +245,12 @@ def test_every_int_route_answers_404_for_ids_beyond_the_database(app, client, wo
             for name in rule.arguments:
                 path = re.sub(rf"<int:{name}>", str(huge), path)
             path = re.sub(r"<any\([^)]*\):(\w+)>", "csv", re.sub(r"<(\w+)>", "x", path))
-            method = "GET" if "GET" in rule.methods else "POST"
+            method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
             response = client.open(path, method=method, data={"csrf_token": "x"} if method == "POST" else None)
-            assert response.status_code == 404, (method, path, response.status_code)
+            # the API has one rule per method on a path: for an id no rule's converter takes, Werkzeug's matcher
+            # answers the other methods with 405 (naming the path's methods) — refused before any view either way
+            expected = {404, 405} if path.startswith("/api/") and method != "GET" else {404}
+            assert response.status_code in expected, (method, path, response.status_code)
 
 
 def test_an_id_at_the_limit_is_a_plain_404(app, client, world):
@@ -549,6 +552,6 @@ def test_text_in_url_paths_with_nul_or_bidi_is_never_a_500(app, client, world):
             path = re.sub(r"<int:\w+>", "1", rule.rule)
             path = re.sub(r"<any\([^)]*\):(\w+)>", "csv", path)
             path = re.sub(r"<(?:path:|string:)?\w+>", text, path)
-            method = "GET" if "GET" in rule.methods else "POST"
+            method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"HEAD", "OPTIONS"})[0]
             response = client.open(path, method=method)
             assert_no_500(response, f"{method} {path[:80]}")

@@ -113,8 +113,9 @@ def get_visible_product(viewer: User | None, product_id: int) -> Product:
 
 def price_tier_problems(moq: int, tiers) -> list[tuple[int, str]]:
     """What is wrong with a product's price breaks, as (index, message): the first starts at the MOQ, no
-    quantity twice, quantities rising, unit prices never rising. The one statement of these rules for every
-    path that writes a product (the form and the import say the same per field or cell, earlier)."""
+    quantity twice, quantities rising, unit prices never rising. The API checks a body with it; the product
+    form and the import state the same rules per field and cell. ``_check_input`` still enforces only the
+    order (products written by other paths, fixtures among them, may start below their MOQ)."""
     problems: list[tuple[int, str]] = []
     previous = None
     seen: set[int] = set()
@@ -142,9 +143,9 @@ def price_tier_problems(moq: int, tiers) -> list[tuple[int, str]]:
 def _check_input(data: ProductInput) -> None:
     if not data.price_tiers:
         raise ValidationFailed(_l("Give at least one price."), "price_tiers")
-    problems = price_tier_problems(data.moq, data.price_tiers)
-    if problems:
-        raise ValidationFailed(problems[0][1], "price_tiers")
+    quantities = [tier.min_quantity for tier in data.price_tiers]
+    if quantities != sorted(set(quantities)):
+        raise ValidationFailed(_l("Price breaks must go from the smallest quantity to the largest."), "price_tiers")
 
 
 def apply_input(product: Product, data: ProductInput, only: frozenset[str] | None = None) -> None:
