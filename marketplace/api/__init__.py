@@ -159,7 +159,7 @@ def register_api(app: Flask) -> None:
         limiter.limit(_token_limit, key_func=_token_key)(blueprint)
         limiter.limit(_address_limit, key_func=get_remote_address)(blueprint)
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{module.URL_PREFIX}")
-    _complete_document(api)
+    api.on_document = _complete_document  # when the document is first asked for (core.Api.ensure_document)
     app.register_blueprint(docs_bp, url_prefix=API_PREFIX)
     app.register_blueprint(tokens_bp, url_prefix="/developers/tokens")
     from marketplace.api.core import forget_old_answers

@@ -26,6 +26,7 @@ import binascii
 import hashlib
 import json as std_json
 import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -59,10 +60,45 @@ MAX_JSON_DEPTH = 32
 
 
 class Api(flask_smorest.Api):
-    """flask-smorest's Api, without its app-wide JSON error handler (errors.py answers API paths with problems)."""
+    """flask-smorest's Api, without its app-wide JSON error handler (errors.py answers API paths with problems),
+    writing the document when it is first asked for.
+
+    Registering a blueprint's views in the document converts every schema to JSON Schema: ~80 ms per app,
+    paid by every test's app (thousands) though few ask for the document. Blueprints are registered on the app
+    at once; the document is written on the first GET of ``openapi.json`` (``ensure_document``), then kept.
+    """
+
+    def init_app(self, app, *, spec_kwargs=None):
+        self._pending: list[tuple] = []
+        self._completed = False
+        self._document_lock = threading.Lock()
+        self.on_document: Callable[[Api], None] | None = None
+        super().init_app(app, spec_kwargs=spec_kwargs)
 
     def _register_error_handlers(self):
         return None
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._pending.append((blp, name, parameters))
+
+    def ensure_document(self) -> None:
+        """Put the registered blueprints' views in the document, once."""
+        with self._document_lock:
+            while self._pending:
+                blp, name, parameters = self._pending.pop(0)
+                blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+                self.spec.tag({"name": name, "description": blp.description})
+            if not self._completed:
+                self._completed = True
+                if self.on_document is not None:
+                    self.on_document(self)
+
+    def _openapi_json(self):
+        self.ensure_document()
+        return super()._openapi_json()
 
 
 def _depth_exceeded(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
