@@ -89,3 +89,23 @@ def exporter_api(api_as) -> ApiCaller:
 def buyer_api(api_as) -> ApiCaller:
     """A verified buyer (a chain leader, 链主) with an all-scopes token."""
     return api_as(CompanyKind.CHAIN_LEADER)
+
+
+#: API modules whose tests run on both databases; the others (resources whose rules are the services', which
+#: have their own PostgreSQL tests) run on SQLite only, to keep CI within its 30 minutes
+BOTH_DATABASES = {"test_api_core", "test_authorization_matrix", "test_intents", "test_requests"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect the PostgreSQL runs of the API modules not in ``BOTH_DATABASES``."""
+    kept, dropped = [], []
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if getattr(item, "module", None) else ""
+        in_api = "/tests/api/" in str(item.fspath)
+        if in_api and "[postgresql" in item.nodeid and module not in BOTH_DATABASES:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
