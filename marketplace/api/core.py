@@ -27,7 +27,8 @@ import hashlib
 import json as std_json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import parse_qsl
@@ -45,9 +46,10 @@ from marketplace.api.models import IdempotentAnswer
 from marketplace.api.problems import problem
 from marketplace.api.tokens import Caller, Unauthenticated, authenticate
 from marketplace.database import utcnow
+from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.i18n import _
-from marketplace.inputs import clean_text
+from marketplace.inputs import MAX_ID, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -101,47 +103,27 @@ class Api(flask_smorest.Api):
         return super()._openapi_json()
 
 
-def _depth_exceeded(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether brackets outside strings nest deeper than ``limit`` (a linear scan, no recursion)."""
-    depth = 0
-    in_string = escaped = False
-    for byte in data:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
-def _unencodable(value, path: str = "") -> str | None:
-    """The path of the first string (or key) JSON escapes made into invalid Unicode (a lone surrogate)."""
+def _json_problem(value, path: str = "", depth: int = 0) -> tuple[str, object] | None:
+    """(path, message) of the first thing wrong in a parsed body that no schema sees: nesting deeper than
+    ``MAX_JSON_DEPTH``, or text JSON escapes made into invalid Unicode (a lone surrogate, which the
+    database cannot store). One walk over the parsed value."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return path
+            return path, _("The text holds an unpaired surrogate (\\ud800-\\udfff): not valid Unicode.")
         return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _unencodable(key, path) if isinstance(key, str) else None
-            if found is None:
-                found = _unencodable(item, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for number, item in enumerate(value):
-            found = _unencodable(item, f"{path}[{number}]")
+    if isinstance(value, (dict, list)):
+        if depth >= MAX_JSON_DEPTH:
+            return "", _("The JSON body nests deeper than %(num)d levels.", num=MAX_JSON_DEPTH)
+        pairs = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in pairs:
+            if isinstance(key, str):
+                found = _json_problem(key, path, depth + 1)
+                name = f"{path}.{key}" if path else key
+            else:
+                found, name = None, f"{path}[{key}]"
+            found = found or _json_problem(item, name, depth + 1)
             if found is not None:
                 return found
     return None
@@ -161,17 +143,14 @@ class Parser(FlaskParser):
         data = req.get_data(cache=True)
         if len(data) > current_app.config["API_MAX_JSON_BYTES"]:
             abort(413)
-        if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH and _depth_exceeded(data):
-            webargs_abort(422, messages={"json": {"_schema": [
-                _("The JSON body nests deeper than %(num)d levels.", num=MAX_JSON_DEPTH)]}})
         try:
             parsed = webargs_core.parse_json(data)
-        except RecursionError:  # pragma: no cover - the depth check comes first
-            webargs_abort(422, messages={"json": {"_schema": [_("The JSON body nests too deeply.")]}})
-        broken = _unencodable(parsed)
-        if broken is not None:
-            webargs_abort(422, messages={"json": {broken or "_schema": [
-                _("The text holds an unpaired surrogate (\\ud800-\\udfff): not valid Unicode.")]}})
+        except RecursionError:  # deeper than the parser goes (~1,000 levels)
+            webargs_abort(422, messages={"json": {"_schema": [
+                _("The JSON body nests deeper than %(num)d levels.", num=MAX_JSON_DEPTH)]}})
+        problem = _json_problem(parsed)
+        if problem is not None:
+            webargs_abort(422, messages={"json": {problem[0] or "_schema": [problem[1]]}})
         return parsed
 
     def load_querystring(self, req, schema):
@@ -308,6 +287,24 @@ def _cleaned(value):
     if isinstance(value, list):
         return [_cleaned(item) for item in value]
     return value
+
+
+def version_field(what: str) -> Int:
+    """An optional ``version`` for optimistic locking: the object's version the caller read (409 when stale)."""
+    return Int(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=MAX_ID),
+               metadata={"description": f"The {what}'s version you read; 409 when it changed since."})
+
+
+@contextmanager
+def renamed_fields(names: dict[str, str]) -> Iterator[None]:
+    """Say a service's refusal with the API's field names (the services name the pages' form fields:
+    ``unit_price`` → ``unit_price_fen`` …)."""
+    try:
+        yield
+    except ValidationFailed as error:
+        if error.field in names:
+            error.field = names[error.field]
+        raise
 
 
 # ----------------------------------------------------------------------------- cursor pages

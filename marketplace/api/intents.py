@@ -6,8 +6,6 @@ which step) and ``deals.states``' (the one state machine); this module parses, c
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
@@ -293,17 +291,6 @@ def message_view(message: OrderIntentMessage) -> dict:
     }
 
 
-@contextmanager
-def _fields_as(names: dict[str, str]) -> Iterator[None]:
-    """Say a service's refusal with the API's field names (``unit_price`` → ``unit_price_fen`` …)."""
-    try:
-        yield
-    except ValidationFailed as error:
-        if error.field in names:
-            error.field = names[error.field]
-        raise
-
-
 # ----------------------------------------------------------------------------- routes
 
 
@@ -323,12 +310,7 @@ def list_intents(args: dict):
         counterpart_id=args["counterpart_id"], date_from=bounded_date(args["created_from"]),
         date_to=bounded_date(args["created_to"]), product=args["product"],
     )
-    # the list service pages by number; a cursor needs its query (the same scope and filters: ``_filtered``)
-    services._require_company_user(me)
-    services.expire_intents(company_id=me.company_id)
-    statement = (sa.select(OrderIntent).where(*services._filtered(me, filters))
-                 .options(selectinload(OrderIntent.buyer_company), selectinload(OrderIntent.exporter_company)))
-    items, next_cursor = core.keyset_page(statement, OrderIntent.id, args)
+    items, next_cursor = core.keyset_page(services.intents_statement(me, filters), OrderIntent.id, args)
     return {"items": [intent_view(intent) for intent in items], "next_cursor": next_cursor}
 
 
@@ -350,7 +332,7 @@ def create_intent(data: dict):
         valid_until=data["valid_until"] or today_in_china() + timedelta(days=services.DEFAULT_VALID_DAYS),
         delivery_date=data["delivery_date"], delivery_place=data["delivery_place"],
     )
-    with _fields_as({"unit_price": "unit_price_fen"}):
+    with core.renamed_fields({"unit_price": "unit_price_fen"}):
         intent, _created = services.record_order_intent(
             me, data["product_id"], terms, core.idempotency_key(), note=data["note"], submit=not data["draft"],
             below_moq_confirmed=data["confirm_below_moq"], session_id=data["session_id"],
@@ -393,7 +375,7 @@ def transition_intent(data: dict, intent_id: int):
         terms = replace(services.current_terms(intent), **data["terms"])
     names = _TERMS_FIELDS if terms is not None else {"quantity": "terms"}
     try:
-        with _fields_as(names):
+        with core.renamed_fields(names):
             moved = services.advance_order_intent(me, intent_id, action, data["version"], terms=terms,
                                                   note=data["note"])
     except ValidationFailed as error:

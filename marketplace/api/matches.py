@@ -11,7 +11,6 @@ else, as for a missing id).
 from __future__ import annotations
 
 import marshmallow as ma
-import sqlalchemy as sa
 
 from marketplace.api import core
 from marketplace.api.core import Blueprint, actor, scope
@@ -21,9 +20,7 @@ from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.i18n import _
 from marketplace.matching import explain, queries, ranking, services
-from marketplace.matching.models import Match
 from marketplace.matching.scoring import REQUIREMENTS
-from marketplace.sourcing.models import ProcurementRequest
 from marketplace.sourcing.services import get_own_request
 
 URL_PREFIX = ""  # its routes hang under /requests/… and /products/…
@@ -174,11 +171,8 @@ def product_matches(args: dict, product_id: int):
     if product is None:
         raise NotFound(_("This product does not exist."))
     found = queries.requests_for_product(user, product, limit=args["limit"])  # another company's: 404
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Match).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
-        .where(Match.product_id == product.id, queries._visible_requests_for()), {"company": user.company_id})
     return {
-        "product_id": product.id, "total": total or 0,
+        "product_id": product.id, "total": queries.count_for_product(user, product),
         "results": [
             explain.as_json(m.score, m.parts, m.gaps, request_id=m.request_id, title=m.request.title,
                             buyer=m.request.buyer_company.name_zh, buyer_company_id=m.request.buyer_company_id,

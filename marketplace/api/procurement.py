@@ -12,17 +12,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 import marshmallow as ma
-import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import CompanyKind
 from marketplace.api import core
 from marketplace.api.core import Blueprint, actor, scope
-from marketplace.api.quotes import QuoteSchema, api_fields, clean_note, intent_ids, quote_item
+from marketplace.api.quotes import QuoteSchema, intent_ids, quote_item
 from marketplace.catalog.categories import CATEGORIES, CERTIFICATION_CODES, UNITS
 from marketplace.errors import NotFound
-from marketplace.i18n import _, today_in_china
+from marketplace.i18n import _
 from marketplace.imports.cells import MAX_PRICE_FEN
+from marketplace.inputs import MAX_ID
 from marketplace.matching.scoring import REQUIREMENTS
 from marketplace.sourcing import queries, services
 from marketplace.sourcing.models import ProcurementRequest
@@ -49,7 +49,6 @@ from marketplace.sourcing.states import (
 URL_PREFIX = "/requests"
 blp = Blueprint("api_procurement", __name__, description="Procurement requests (采购需求): post, change, publish, close, award; their quotes and matches.")
 
-MAX_ID = 2**31 - 1
 #: the services' field names (the request form's) → this API's
 REQUEST_FIELDS = {
     "target_price": "target_unit_price_fen", "budget": "budget_fen", "province_code": "delivery_province_code",
@@ -123,13 +122,8 @@ RequestCreateSchema = type("RequestCreateSchema", (core.Schema,), {
 })
 
 
-def _version():
-    return core.Int(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=MAX_ID),
-                    metadata={"description": "The request's version you read; 409 when it changed since."})
-
-
 RequestPatchSchema = type("RequestPatchSchema", (core.Schema,), {
-    **_request_fields(partial=True), "version": _version(),
+    **_request_fields(partial=True), "version": core.version_field("request"),
     "__doc__": "Changed terms of a draft or open request (the others stay).",
 })
 
@@ -137,7 +131,7 @@ RequestPatchSchema = type("RequestPatchSchema", (core.Schema,), {
 class RequestStepSchema(core.Schema):
     """Publish or close, with optimistic locking."""
 
-    version = _version()
+    version = core.version_field("request")
     note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=MAX_NOTE),
                             metadata={"description": "Closing: the reason, kept in the request's history."})
 
@@ -146,8 +140,7 @@ class AwardSchema(core.Schema):
     """Award one of the request's quotes."""
 
     quote_id = core.Int(required=True, validate=ma.validate.Range(min=1, max=MAX_ID))
-    version = core.Int(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=MAX_ID),
-                       metadata={"description": "The quote's version you read; 409 when it changed since."})
+    version = core.version_field("quote")
     note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=MAX_NOTE))
 
 
@@ -379,26 +372,14 @@ def list_requests(args: dict):
     which = args["scope"] or ("open" if user.company.kind is CompanyKind.EXPORTER else "mine")
     filters = _filters(args)
     if which == "mine":
-        company = services.require_buyer(user, verified=False)
-        services.expire_requests()
-        statement = (sa.select(ProcurementRequest)
-                     .where(ProcurementRequest.buyer_company_id == company.id, *queries._filter_conditions(filters))
-                     .options(selectinload(ProcurementRequest.buyer_company),
-                              selectinload(ProcurementRequest.invitations)))
+        statement = queries.my_requests_statement(user, filters).options(
+            selectinload(ProcurementRequest.buyer_company), selectinload(ProcurementRequest.invitations))
         items, next_cursor = core.keyset_page(statement, ProcurementRequest.id, args)
         counts = queries.quote_counts([r.id for r in items])
         views = [{"party": Party.BUYER, "actions": request_actions(r.state), "own_quote": None,
                   "quote_counts": counts.get(r.id, (0, 0)), "can_quote": False} for r in items]
     else:
-        company = services.require_exporter(user)
-        services.expire_requests()
-        filters = replace(filters, state=None)
-        statement = (sa.select(ProcurementRequest)
-                     .where(ProcurementRequest.state == RequestState.OPEN,
-                            ProcurementRequest.deadline >= today_in_china(),
-                            services.exporter_can_see().params(company=company.id),
-                            *queries._filter_conditions(filters))
-                     .options(selectinload(ProcurementRequest.buyer_company)))
+        statement = queries.open_requests_statement(user, filters)
         items, next_cursor = core.keyset_page(statement, ProcurementRequest.id, args)
         views = [queries.request_view(user, r) for r in items]
     return {"items": [request_item(r, v) for r, v in zip(items, views, strict=True)], "next_cursor": next_cursor}
@@ -411,7 +392,7 @@ def list_requests(args: dict):
 def create_request(data: dict):
     """Post a request (verified buyers): saved as a draft, or published at once with ``publish: true``."""
     publish = data.pop("publish")
-    with api_fields(REQUEST_FIELDS):
+    with core.renamed_fields(REQUEST_FIELDS):
         req, _created = services.create_request(actor(), RequestInput(**_as_input_values(data)),
                                                 core.idempotency_key())
         if publish and req.state is RequestState.DRAFT:
@@ -438,7 +419,7 @@ def edit_request(data: dict, request_id: int):
     core.check_if_match(RequestDetailSchema().dump(request_detail(req)))
     version = data.pop("version", None) or req.version
     terms = replace(_input_of(req), **_as_input_values(data))
-    with api_fields(REQUEST_FIELDS):
+    with core.renamed_fields(REQUEST_FIELDS):
         services.update_request(actor(), req.id, terms, version)
     return request_detail(services.get_request(actor(), request_id))
 
@@ -446,7 +427,7 @@ def edit_request(data: dict, request_id: int):
 def _step(request_id: int, data: dict, service, **kwargs) -> dict:
     req = services.get_own_request(actor(), request_id)
     core.check_if_match(RequestDetailSchema().dump(request_detail(req)))
-    with api_fields(REQUEST_FIELDS):
+    with core.renamed_fields(REQUEST_FIELDS):
         service(actor(), req.id, data["version"] or req.version, **kwargs)
     return request_detail(services.get_request(actor(), request_id))
 
@@ -468,7 +449,7 @@ def publish_request(data: dict, request_id: int):
 @blp.response(200, RequestDetailSchema)
 def close_request(data: dict, request_id: int):
     """Stop taking quotes (a quote may still be awarded); ``note`` is the reason. The quoting exporters are told."""
-    return _step(request_id, data, services.close_request, note=clean_note(data["note"]))
+    return _step(request_id, data, services.close_request, note=data["note"])
 
 
 @blp.route("/<int:request_id>/award", methods=["POST"])
@@ -482,7 +463,7 @@ def award_request(data: dict, request_id: int):
     quote = services.get_quote(actor(), data["quote_id"])
     if quote.request_id != req.id:
         raise NotFound(_("This quote does not exist."))
-    intent = services.award_quote(actor(), quote.id, data["version"] or quote.version, clean_note(data["note"]))
+    intent = services.award_quote(actor(), quote.id, data["version"] or quote.version, data["note"])
     req = services.get_request(actor(), request_id)
     quote = services.get_quote(actor(), quote.id)
     body = {"intent_id": intent.id, "request_id": req.id, "request_state": req.state.value,

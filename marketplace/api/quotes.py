@@ -9,7 +9,6 @@ only while the request is open; terms checked by ``check_quote_input``.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import replace
 
 import marshmallow as ma
@@ -20,9 +19,9 @@ from marketplace.api import core
 from marketplace.api.core import Blueprint, actor, scope
 from marketplace.catalog.rows import MAX_LEAD_TIME_DAYS
 from marketplace.deals.models import OrderIntent
-from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
-from marketplace.imports.cells import MAX_PRICE_FEN, clean_text
+from marketplace.imports.cells import MAX_PRICE_FEN
+from marketplace.inputs import MAX_ID
 from marketplace.sourcing import queries, services
 from marketplace.sourcing.models import Quote
 from marketplace.sourcing.services import MAX_NOTE, MAX_QUANTITY, QuoteInput
@@ -31,26 +30,8 @@ from marketplace.sourcing.states import Party, QuoteAction, QuoteState, quote_ac
 URL_PREFIX = "/quotes"
 blp = Blueprint("api_quotes", __name__, description="Quotes: an exporter's offers on requests; revise, withdraw.")
 
-MAX_ID = 2**31 - 1
 #: the services' field names (the pages' form fields) → this API's
 QUOTE_FIELDS = {"unit_price": "unit_price_fen"}
-
-
-@contextmanager
-def api_fields(mapping: dict):
-    """Name the API's field in a service's ``ValidationFailed`` (the services name the pages' form fields)."""
-    try:
-        yield
-    except ValidationFailed as error:
-        if error.field in mapping:
-            error.field = mapping[error.field]
-        raise
-
-
-def clean_note(note: str | None) -> str | None:
-    """A note from a JSON body cleaned as the pages' form values are (control and invisible formatting
-    characters removed): some services store a step's note as given (a NUL byte fails on PostgreSQL)."""
-    return (clean_text(note, multiline=True) or None) if note is not None else None
 
 
 # ----------------------------------------------------------------------------- schemas
@@ -88,20 +69,15 @@ QuoteCreateSchema = type("QuoteCreateSchema", (core.Schema,), {
     "__doc__": "A new quote on an open request the exporter may see."})
 
 
-def _version():
-    return core.Int(load_default=None, allow_none=True, validate=ma.validate.Range(min=1, max=MAX_ID),
-                    metadata={"description": "The quote's version you read; 409 when it changed since."})
-
-
 QuotePatchSchema = type("QuotePatchSchema", (core.Schema,), {
-    **_terms_fields(partial=True), "version": _version(),
+    **_terms_fields(partial=True), "version": core.version_field("quote"),
     "__doc__": "Changed terms (the others stay); the quote must be the caller's and the request open."})
 
 
 class QuoteActionSchema(core.Schema):
     """A step on a quote, with optimistic locking."""
 
-    version = _version()
+    version = core.version_field("quote")
     note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=MAX_NOTE),
                             metadata={"description": "A note (a decline needs the reason here)."})
 
@@ -243,7 +219,7 @@ def list_quotes(args: dict):
 def create_quote(data: dict):
     """Quote on an open request (exporters only; one quote per exporter and request; a withdrawn one comes back)."""
     request_id = data.pop("request_id")
-    with api_fields(QUOTE_FIELDS):
+    with core.renamed_fields(QUOTE_FIELDS):
         quote, _created = services.submit_quote(actor(), request_id, QuoteInput(**data), core.idempotency_key())
     quote = services.get_quote(actor(), quote.id)
     return quote_detail(quote), 201, {"Location": f"{core.API_PREFIX}/quotes/{quote.id}"}
@@ -267,7 +243,7 @@ def revise_quote(data: dict, quote_id: int):
     core.check_if_match(QuoteDetailSchema().dump(quote_detail(quote)))
     version = data.pop("version", None) or quote.version
     terms = replace(_terms_of(quote), **data)
-    with api_fields(QUOTE_FIELDS):
+    with core.renamed_fields(QUOTE_FIELDS):
         services.revise_quote(actor(), quote.id, terms, version)
     return quote_detail(services.get_quote(actor(), quote_id))
 
@@ -275,7 +251,7 @@ def revise_quote(data: dict, quote_id: int):
 def _act(quote_id: int, action: QuoteAction, data: dict) -> dict:
     quote = services.get_quote(actor(), quote_id)
     core.check_if_match(QuoteDetailSchema().dump(quote_detail(quote)))
-    services.act_on_quote(actor(), quote.id, action, data["version"] or quote.version, clean_note(data["note"]))
+    services.act_on_quote(actor(), quote.id, action, data["version"] or quote.version, data["note"])
     return quote_detail(services.get_quote(actor(), quote_id))
 
 

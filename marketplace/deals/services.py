@@ -718,16 +718,19 @@ class StateTotal:
     amount_fen: int
 
 
-def list_intents(actor: User, filters: IntentFilter, page=1, per_page: int = PER_PAGE):
-    """A page of the company's intents (as buyer and/or exporter) and the totals by state: (page, totals)."""
+def intents_statement(actor: User, filters: IntentFilter):
+    """The company's intents (as buyer and/or exporter) under ``filters``, unordered, both companies loaded;
+    due ones expired first."""
     _require_company_user(actor)
     expire_intents(company_id=actor.company_id)
+    return (sa.select(OrderIntent).where(*_filtered(actor, filters))
+            .options(selectinload(OrderIntent.buyer_company), selectinload(OrderIntent.exporter_company)))
+
+
+def list_intents(actor: User, filters: IntentFilter, page=1, per_page: int = PER_PAGE):
+    """A page of the company's intents (as buyer and/or exporter) and the totals by state: (page, totals)."""
+    query = intents_statement(actor, filters).order_by(OrderIntent.created_at.desc(), OrderIntent.id.desc())
     conditions = _filtered(actor, filters)
-    query = (
-        sa.select(OrderIntent).where(*conditions)
-        .options(selectinload(OrderIntent.buyer_company), selectinload(OrderIntent.exporter_company))
-        .order_by(OrderIntent.created_at.desc(), OrderIntent.id.desc())
-    )
     result = db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
     rows = db.session.execute(
         sa.select(OrderIntent.state, sa.func.count(), sa.func.coalesce(sa.func.sum(OrderIntent.amount_fen), 0))

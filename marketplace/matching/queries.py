@@ -92,6 +92,15 @@ def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match
         .order_by(Match.score_x10.desc(), Match.request_id).limit(limit), {"company": actor.company_id}).all()
 
 
+def count_for_product(actor, product: Product) -> int:
+    """How many open requests the product fits that the actor's company may see (``requests_for_product``'s total)."""
+    from marketplace.extensions import db
+
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Match).join(Match.request)
+        .where(Match.product_id == product.id, _visible_requests_for()), {"company": actor.company_id}) or 0
+
+
 def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Match]:
     """The exporter's best match per visible open request, best first, until ``wanted`` requests: read down
     its matches' ids by score (index ``exporter_id, score``) in chunks, keeping each request's first row, then

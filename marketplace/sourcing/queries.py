@@ -155,13 +155,29 @@ def _filter_conditions(filters: RequestFilter) -> list:
     return conditions
 
 
-def list_my_requests(actor: User, filters: RequestFilter, page=1, per_page: int = PER_PAGE):
-    """A page of the buyer company's own requests, newest first, with quote counts: (page, counts)."""
+def my_requests_statement(actor: User, filters: RequestFilter):
+    """The buyer company's own requests under ``filters`` (unordered; due ones expired first)."""
     company = require_buyer(actor, verified=False)
     expire_requests()
-    query = (sa.select(ProcurementRequest)
-             .where(ProcurementRequest.buyer_company_id == company.id, *_filter_conditions(filters))
-             .order_by(ProcurementRequest.created_at.desc(), ProcurementRequest.id.desc()))
+    return sa.select(ProcurementRequest).where(ProcurementRequest.buyer_company_id == company.id,
+                                               *_filter_conditions(filters))
+
+
+def open_requests_statement(actor: User, filters: RequestFilter):
+    """The open requests the exporter may see (public, or invited) under ``filters`` (unordered), buyers loaded."""
+    company = require_exporter(actor)
+    expire_requests()
+    filters = replace(filters, state=None)
+    return (sa.select(ProcurementRequest)
+            .where(ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.deadline >= today_in_china(),
+                   exporter_can_see().params(company=company.id), *_filter_conditions(filters))
+            .options(selectinload(ProcurementRequest.buyer_company)))
+
+
+def list_my_requests(actor: User, filters: RequestFilter, page=1, per_page: int = PER_PAGE):
+    """A page of the buyer company's own requests, newest first, with quote counts: (page, counts)."""
+    query = my_requests_statement(actor, filters).order_by(ProcurementRequest.created_at.desc(),
+                                                           ProcurementRequest.id.desc())
     result = db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
     return result, quote_counts([r.id for r in result.items])
 
@@ -169,13 +185,8 @@ def list_my_requests(actor: User, filters: RequestFilter, page=1, per_page: int 
 def list_open_requests(actor: User, filters: RequestFilter, page=1, per_page: int = PER_PAGE):
     """A page of the open requests the exporter may see (public, or invited), newest first: (page, my quotes)."""
     company = require_exporter(actor)
-    expire_requests()
-    filters = replace(filters, state=None)
-    query = (sa.select(ProcurementRequest)
-             .where(ProcurementRequest.state == RequestState.OPEN, ProcurementRequest.deadline >= today_in_china(),
-                    exporter_can_see().params(company=company.id), *_filter_conditions(filters))
-             .options(selectinload(ProcurementRequest.buyer_company))
-             .order_by(ProcurementRequest.published_at.desc(), ProcurementRequest.id.desc()))
+    query = open_requests_statement(actor, filters).order_by(ProcurementRequest.published_at.desc(),
+                                                             ProcurementRequest.id.desc())
     result = db.paginate(query, page=page_number(page), per_page=per_page, error_out=False, count=True)
     ids = [r.id for r in result.items]
     mine = {}

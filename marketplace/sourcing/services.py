@@ -947,7 +947,7 @@ def act_on_quote(actor: User, quote_id: int, action: QuoteAction, expected_versi
         elif action is QuoteAction.DECLINE:
             _notify(quote.exporter_company_id, _quote_subject(quote, request, _l("Quote declined")),
                     _l("%(buyer)s declined your quote on “%(title)s”. Reason: %(reason)s",
-                       buyer=request.buyer_company.name_zh, title=request.title, reason=(note or "").strip()[:500]),
+                       buyer=request.buyer_company.name_zh, title=request.title, reason=clean_text(note or "", True).strip()[:500]),
                     f"/sourcing/quotes/{quote.id}")
         return []
 
