@@ -14,7 +14,7 @@ import importlib
 from flask import Flask, current_app, request
 from flask_limiter.util import get_remote_address
 
-from marketplace.api.core import API_PREFIX, Api
+from marketplace.api.core import API_PREFIX, MAX_IF_MATCH, Api
 
 #: the resource modules, in the order of the document
 RESOURCES = (
@@ -133,7 +133,7 @@ def _complete_document(api: Api) -> None:
                 parameters.append({
                     "name": "If-Match", "in": "header", "required": False,
                     "description": "The ETag of the version you read; 412 if the object changed since.",
-                    "schema": {"type": "string", "maxLength": 200},
+                    "schema": {"type": "string", "maxLength": MAX_IF_MATCH},
                 })
             if method == "get":
                 responses.setdefault("304", {"description": "Not modified (If-None-Match)."})

@@ -177,6 +177,9 @@ class Blueprint(flask_smorest.Blueprint):
 # ----------------------------------------------------------------------------- who calls
 
 
+MAX_IF_MATCH = 200
+
+
 def _authenticate():
     try:
         g.api_caller = authenticate(request.headers.get("Authorization"))
@@ -188,6 +191,9 @@ def _authenticate():
             "expired": _("This API token has expired."),
         }[refused.reason]
         return problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="rongtong"'})
+    if len(request.headers.get("If-Match", "")) > MAX_IF_MATCH:  # as documented: an ETag is 66 characters
+        return problem(400, _("If-Match is too long: send the ETag you read (at most %(limit)s characters).",
+                              limit=MAX_IF_MATCH), field="If-Match")
     if request.method == "POST":
         return _replay_or_claim()
     return None

@@ -244,6 +244,18 @@ def test_stale_if_match_is_412(exporter_api, buyer_api, product_id):
     assert fresh != etag
 
 
+def test_overlong_if_match_is_400_and_changes_nothing(buyer_api, product_id):
+    intent = buyer_api.post("/intents", json=intent_body(product_id)).get_json()
+    path = f"/intents/{intent['id']}"
+    etag = buyer_api.get(path).headers["ETag"]
+    refused = buyer_api.post(f"{path}/transitions", json={"action": "withdraw", "version": 1},
+                             headers={"If-Match": etag + ", " + "x" * 300})
+    body = assert_problem(refused, 400)
+    assert body["field"] == "If-Match"
+    after = buyer_api.get(path).get_json()
+    assert (after["state"], after["version"]) == (intent["state"], intent["version"])
+
+
 # ----------------------------------------------------------------------------- bodies
 
 
