@@ -54,6 +54,11 @@ setup(
         "marshmallow>=3.20,<5",
         "requests>=2.32,<3",
         "urllib3>=2.2,<3",  # webhooks check the address a delivery actually connects to
+        # operations: Prometheus metrics at /metrics (per-endpoint latency, gunicorn's workers added up),
+        # JSON log lines in production
+        "prometheus-client>=0.20,<0.27",
+        "prometheus-flask-exporter>=0.23,<0.24",
+        "python-json-logger>=3.1,<5",
     ],
     extras_require={
         "dev": [
@@ -63,6 +68,10 @@ setup(
             "ruff>=0.6,<1",
             "schemathesis>=4.30,<5",  # fuzzes every API operation from the generated document
             "jieba>=0.42,<0.43",  # only bench/analysis_bench.py compares it with rjieba
+        ],
+        # `make loadtest` (bench/loadtest.py): the load generator, installed by that target only
+        "load": [
+            "locust>=2.30,<3",
         ],
     },
     entry_points={"console_scripts": []},
