@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(load_config(config))
     configure_logging(app)
     configure_proxies(app)
+    register_ops(app)
     register_inputs(app)
     register_extensions(app)
     register_security(app)
@@ -49,10 +50,20 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def configure_logging(app: Flask) -> None:
-    """Log to stderr at INFO (the embedded default prints outgoing e-mail there)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Log to stderr at INFO (the embedded default prints outgoing e-mail there): JSON lines in production,
+    text in development (``LOG_FORMAT``), each with the id of the request it was written in."""
+    from marketplace.ops.logs import configure
+
+    configure(app.config.get("LOG_FORMAT", "text"))
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def register_ops(app: Flask) -> None:
+    """Request ids, request latency metrics, /healthz, /readyz and /metrics (first: every later hook's log
+    lines carry the request id)."""
+    from marketplace.ops import register_ops as register
+
+    register(app)
 
 
 def configure_proxies(app: Flask) -> None:

@@ -45,6 +45,7 @@ def mail_send(limit: int):
 def register_commands(app: Flask) -> None:
     """Attach every feature's command group."""
     from marketplace.accounts.cli import companies
+    from marketplace.backups.cli import backup
     from marketplace.catalog.cli import catalog
     from marketplace.deals.cli import deals
     from marketplace.demo import demo
@@ -55,6 +56,7 @@ def register_commands(app: Flask) -> None:
     from marketplace.sourcing.cli import sourcing
     from marketplace.translations_cli import translations
 
-    for group in (companies, catalog, deals, demo, translations, mail, index, search, sourcing, match, reports):
+    for group in (companies, catalog, deals, demo, translations, mail, index, search, sourcing, match, reports,
+                  backup):
         app.cli.add_command(group)
     register_jobs(app)  # `flask jobs …`; under `flask run` with JOBS_INLINE, the periodic jobs in-process

@@ -39,6 +39,43 @@ def _timeout_pair(value: str) -> tuple[float, float]:
     return (parts[0], parts[-1])
 
 
+def _log_format(value: str | None, env: str) -> str:
+    """``LOG_FORMAT``: ``json`` (one JSON object per line; the default in production) or ``text``."""
+    log_format = (value or "").strip().lower() or ("json" if env == "production" else "text")
+    if log_format not in {"json", "text"}:
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {value!r}.")
+    return log_format
+
+
+def _positive_seconds(name: str, default: str) -> float:
+    value = os.environ.get(name, default).strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if seconds <= 0:
+        raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}.")
+    return seconds
+
+
+def _metrics_token(value: str, production: bool) -> str:
+    """``METRICS_TOKEN``: empty (``/metrics`` for loopback clients only) or, in production, 16 characters or more."""
+    token = value.strip()
+    if token and production and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 random characters in production (or unset: /metrics "
+                          "then answers only requests from this host).")
+    return token
+
+
+def _multiproc_dir() -> str:
+    """``PROMETHEUS_MULTIPROC_DIR`` (read by prometheus_client itself): when set it must be an existing directory."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if path and not Path(path).is_dir():
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={path} is not a directory: create it (empty) before starting "
+                          "gunicorn and `flask index worker`, and empty it at each start.")
+    return path
+
+
 def _dev_secret_key(instance_dir: Path) -> str:
     """A random key kept in ``instance/`` so every worker and restart share it."""
     path = instance_dir / "secret_key"
@@ -140,6 +177,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "JOBS_INLINE": _env_bool("JOBS_INLINE", env == "development"
                                  and os.environ.get("SEARCH_DRAIN", "inline").strip().lower() == "inline"),
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_dir / "uploads"),
+        # `flask backup create|restore` on PostgreSQL: the client programs (empty: found on PATH)
+        "PG_DUMP": os.environ.get("PG_DUMP", "").strip(),
+        "PG_RESTORE": os.environ.get("PG_RESTORE", "").strip(),
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_CONTENT_LENGTH", str(50 * 1024 * 1024))),
         "REDIS_URL": os.environ.get("REDIS_URL", "").strip(),
         "MAIL_SERVER": mail_server,
@@ -200,6 +240,19 @@ def load_config(overrides: dict | None = None) -> dict:
         "WEBHOOK_DISABLE_AFTER": int(os.environ.get("WEBHOOK_DISABLE_AFTER", "20")),
         # reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none)
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # operations (marketplace/ops): log lines as JSON objects (production) or text (development)
+        "LOG_FORMAT": _log_format(os.environ.get("LOG_FORMAT"), env),
+        # /metrics: with a token, `Authorization: Bearer <token>`; without, requests from this host only
+        "METRICS_TOKEN": _metrics_token(os.environ.get("METRICS_TOKEN", ""), production),
+        # where every process of this host adds up its metrics (gunicorn's workers, the index worker); empty:
+        # each process reports its own
+        "PROMETHEUS_MULTIPROC_DIR": _multiproc_dir(),
+        # the index worker's heartbeat (per host, like the index); with SEARCH_DRAIN=worker /readyz answers 503
+        # when it is missing or older than READY_WORKER_STALE_SECONDS
+        "WORKER_HEARTBEAT_PATH": os.environ.get("WORKER_HEARTBEAT_PATH") or str(instance_dir / "worker.heartbeat"),
+        "READY_WORKER_STALE_SECONDS": _positive_seconds("READY_WORKER_STALE_SECONDS", "300"),
+        # seconds /readyz (and a /metrics scrape) waits for the database before calling it unreachable
+        "READY_DB_TIMEOUT_SECONDS": _positive_seconds("READY_DB_TIMEOUT_SECONDS", "3"),
     }
     if production and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
         # Not fatal (a single worker is fine) but worth saying: limits are per worker.

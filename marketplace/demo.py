@@ -19,6 +19,7 @@ from decimal import Decimal
 import click
 import sqlalchemy as sa
 from faker import Faker
+from flask import current_app
 from flask.cli import with_appcontext
 from werkzeug.security import generate_password_hash
 
@@ -650,6 +651,10 @@ def demo():
 @with_appcontext
 def demo_load(companies_count: int, products_count: int, seed: int, if_empty: bool):
     """Load deterministic demo data (Chinese) into an empty database and print the demo logins."""
+    if current_app.config.get("PRODUCTION"):
+        raise click.ClickException(
+            "demo data is not loaded in production: it creates a platform administrator whose password "
+            "(demo12345) is published in the README")
     if not demo_tables_exist():
         raise click.ClickException("the database has no tables yet: run `flask --app wsgi db upgrade` first")
     if count_companies():

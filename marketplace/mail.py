@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -56,7 +57,7 @@ def _send_smtp(message: OutboxEmail) -> None:
     email.set_content(message.body)
     with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
         if config.get("MAIL_USE_TLS"):
-            smtp.starttls()
+            smtp.starttls(context=ssl.create_default_context())  # without a context nothing is verified
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         smtp.send_message(email)

@@ -56,11 +56,37 @@ def _register_host_check(app: Flask) -> None:
         return render_template("errors/error.html", code=400, description=description), 400
 
 
+def _exempt_ops() -> None:
+    """The health probes and the metrics scrape (``marketplace.ops``): GET only, no form, no session, no rate
+    limit (load balancers poll them); the HTTPS redirect is lifted per view there, and /metrics has its own
+    access rule (a token, or loopback only)."""
+    from marketplace.ops import bp as ops_bp
+
+    csrf.exempt(ops_bp)
+    limiter.exempt(ops_bp)
+
+
+def _api_over_https_only():
+    """Refuse an API call made over plain HTTP (403) instead of redirecting it: its token already crossed in clear,
+    and a redirected POST would be sent twice. Secure as Talisman reads it: TLS here or at the proxy."""
+    if not request.path.startswith("/api/"):
+        return None
+    if request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https":
+        return None
+    from marketplace.api.problems import problem
+    from marketplace.i18n import _
+
+    return problem(403, _("The API answers over HTTPS only. This token was sent unencrypted: revoke it and make "
+                          "a new one."), kind="https-required")
+
+
 def register_security(app: Flask) -> None:
     """CSRF on every form, security headers, rate limiting and the login manager."""
     production = app.config["PRODUCTION"]
     _register_host_check(app)
     csrf.init_app(app)
+    if production:
+        app.before_request(_api_over_https_only)  # before Talisman's redirect: an API call is refused, not moved
     talisman.init_app(
         app,
         force_https=production,
@@ -75,6 +101,7 @@ def register_security(app: Flask) -> None:
     if app.config.get("RATELIMIT_WARN_MEMORY"):
         logger.warning("rate limits use memory storage: set REDIS_URL so limits hold across workers")
     limiter.init_app(app)
+    _exempt_ops()
 
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
@@ -92,8 +119,10 @@ def register_security(app: Flask) -> None:
         # pages behind a login must not linger in shared caches
         from flask_login import current_user
 
-        if request.path.startswith("/api/"):
-            return response  # the API never reads the login cookie; it sets its own Cache-Control
+        if request.path.startswith("/api/") or request.blueprint == "ops":
+            # the API never reads the login cookie; it sets its own Cache-Control (so do the ops probes, which
+            # must not load a session from the database)
+            return response
         if current_user and current_user.is_authenticated:
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response

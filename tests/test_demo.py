@@ -152,3 +152,12 @@ def test_demo_load_rejects_too_few_companies(runner):
     result = runner.invoke(args=["demo", "load", "--companies", "3"])
     assert result.exit_code == 2
     assert "--companies" in result.output
+
+
+def test_demo_load_is_refused_in_production(app, runner):
+    app.config["PRODUCTION"] = True  # demo data makes a platform administrator with a published password
+    result = runner.invoke(args=LOAD)
+    assert result.exit_code == 1
+    assert "production" in result.stderr
+    with app.app_context():
+        assert _kinds() == {}

@@ -44,6 +44,7 @@ from marketplace.imports import uploads
 from marketplace.imports.columns import RowSpec, ValidationResult, validate_rows
 from marketplace.imports.models import ImportJob, ImportJobStatus
 from marketplace.imports.problems import Problem, write_problems
+from marketplace.ops.logs import carry_request_id
 from marketplace.imports.table import Table, read_table
 from marketplace.webhooks.events import emit
 
@@ -366,7 +367,7 @@ def start_import_job(kind: ImportKind, actor, job_id: int, publish: bool = False
     finally:
         session.expire_on_commit = expire
     app = current_app._get_current_object()
-    thread = threading.Thread(target=_run_in_thread, args=(app, kind, job.id, analysis.result, locale),
+    thread = threading.Thread(target=carry_request_id(_run_in_thread), args=(app, kind, job.id, analysis.result, locale),
                               name=f"import-job-{job.id}", daemon=True)
     with _PROGRESS_LOCK:
         _THREADS[job.id] = thread

@@ -23,6 +23,7 @@ from marketplace.catalog.models import Product
 from marketplace.database import reading_only, utcnow
 from marketplace.extensions import db
 from marketplace.matching import services
+from marketplace.ops import metrics as ops_metrics
 from marketplace.search.models import KIND_COMPANY, KIND_PRODUCT, KIND_REQUEST, IndexChange, IndexReplica
 from marketplace.sourcing.models import ProcurementRequest
 
@@ -109,6 +110,7 @@ def catch_up(max_batches: int | None = None, max_pending: int | None = None) -> 
             done["products"] += len(product_ids)
         batches += 1
     done["seconds"] = time.perf_counter() - started
+    ops_metrics.observe_matches_recompute(done)  # rongtong_matches_recompute_seconds (when something was recomputed)
     return done
 
 

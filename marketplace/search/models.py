@@ -35,6 +35,8 @@ class IndexChange(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))
     object_id: Mapped[int] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: the X-Request-ID of the request whose transaction wrote the change (None: a command, a job)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
 
     def __repr__(self) -> str:
         return f"<IndexChange {self.id} {self.kind} {self.object_id}>"

@@ -13,6 +13,10 @@ Owns:
 - the in-process drain after each commit (``SEARCH_DRAIN=inline``, the embedded default) —
   production sets ``SEARCH_DRAIN=worker`` and runs ``flask index worker``;
 - ``rebuild()``, ``check()``, ``status()`` behind the ``flask index`` commands.
+
+Operations (``marketplace.ops``): each change row records the request id of the request that wrote it;
+each applied batch is timed (``rongtong_index_drain_batch_seconds``) and logged with those request ids;
+``run_worker`` beats the heartbeat ``/readyz`` reads.
 """
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ from sqlalchemy.orm import Session
 
 from marketplace.database import reading_only, utcnow
 from marketplace.extensions import db
+from marketplace.ops import metrics as ops_metrics
+from marketplace.ops.health import Heartbeat
+from marketplace.ops.logs import current_request_id
 from marketplace.search import kinds
 from marketplace.search.models import IndexChange, IndexReplica
 from search_index import IndexBusy, SearchIndex
@@ -51,6 +58,8 @@ REPLICA_TTL_DAYS = 7
 #: seconds between two reports of a process's cursor (each is a small write transaction)
 REPORT_EVERY_S = 10.0
 _last_report: dict = {}
+#: request ids named in a batch's log line at most (an import is one request; a busy site's batch, many)
+LOGGED_REQUEST_IDS = 50
 #: advisory lock key serialising change-log writers on PostgreSQL ("rtidx" in ASCII)
 _ADVISORY_KEY = 0x7274696478
 _local = threading.local()
@@ -145,8 +154,10 @@ def _after_flush(session, _context) -> None:
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEY})
         session.info["index_lock"] = True
     now = utcnow()
+    request_id = current_request_id()  # the worker's log line names the request that caused the change
     connection.execute(sa.insert(IndexChange), [
-        {"kind": kind, "object_id": object_id, "created_at": now} for kind, object_id in sorted(keys)
+        {"kind": kind, "object_id": object_id, "created_at": now, "request_id": request_id}
+        for kind, object_id in sorted(keys)
     ])
     session.info["index_dirty"] = True
 
@@ -238,15 +249,20 @@ def _drain(index: SearchIndex, timeout: float, batch: int, max_batches: int | No
             while max_batches is None or result.batches < max_batches:
                 # Lock first, then read: what is applied is never older than what is already in the index.
                 with index.batch(timeout) as held, reading_only(), Session(db.engine) as session:
+                    started = time.perf_counter()
                     changes = session.execute(
-                        sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id)
+                        sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id, IndexChange.request_id)
                         .where(IndexChange.id > held.cursor).order_by(IndexChange.id).limit(size)
                     ).all()
                     if not changes:
                         break
-                    upserts, deletes = kind.records_for(session, kind.object_ids(session, index, changes))
+                    rows = [tuple(change[:3]) for change in changes]
+                    upserts, deletes = kind.records_for(session, kind.object_ids(session, index, rows))
                     session.rollback()  # end the read before the (slower) index commit
                     held.apply(upserts, deletes, cursor=changes[-1][0])
+                    seconds = time.perf_counter() - started
+                ops_metrics.observe_drain_batch(index.kind.name, seconds)
+                _log_batch(index.kind.name, changes, seconds)
                 result.applied += len(changes)
                 result.batches += 1
                 result.cursor = changes[-1][0]
@@ -269,6 +285,20 @@ def _drain(index: SearchIndex, timeout: float, batch: int, max_batches: int | No
         except sa.exc.OperationalError:  # the database is busy: the next drain reports
             logger.info("could not record the index cursor now; will retry", exc_info=True)
     return result
+
+
+def _log_batch(kind: str, changes, seconds: float) -> None:
+    """One line per applied batch, naming the requests whose changes it carried (``request_ids``; and
+    ``request_id`` when they all came from one request). INFO in the worker, DEBUG in an inline drain."""
+    request_ids = list(dict.fromkeys(change[3] for change in changes if change[3]))
+    extra = {"index_kind": kind, "changes": len(changes), "first_change": changes[0][0],
+             "last_change": changes[-1][0], "seconds": round(seconds, 4),
+             "request_ids": request_ids[:LOGGED_REQUEST_IDS]}
+    if len(request_ids) == 1:
+        extra["request_id"] = request_ids[0]
+    level = logging.INFO if getattr(_local, "worker", False) else logging.DEBUG
+    logger.log(level, "index %s: applied changes %d..%d in %.3f s (%d rows, %d request ids)", kind, changes[0][0],
+               changes[-1][0], seconds, len(changes), len(request_ids), extra=extra)
 
 
 def _report_cursor(index: SearchIndex) -> None:
@@ -325,17 +355,27 @@ def latest_change_id(session: Session) -> int:
 
 
 def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, timeout: float = 10.0) -> None:
-    """Drain until ``stop`` is set (``flask index worker``): the one writer of this host's replicas (every kind) in production."""
+    """Drain until ``stop`` is set (``flask index worker``): the one writer of this host's replicas (every kind) in production.
+
+    Each round first beats the heartbeat (``WORKER_HEARTBEAT_PATH``, rewritten at most every few seconds:
+    ``/readyz`` reads its age); each batch applied is logged with the request ids it carried.
+    """
     logger.info("index worker draining %s every %.2f s", ", ".join(kinds.names()), poll_seconds)
     stop = stop or threading.Event()
-    while not stop.is_set():
-        try:
-            drain(timeout=timeout, force_report=True)
-            run_after_drain()
-        except Exception:
-            logger.exception("drain failed; retrying")
-            stop.wait(2)
-        stop.wait(poll_seconds)
+    heartbeat = Heartbeat(current_app.config["WORKER_HEARTBEAT_PATH"])
+    _local.worker = True
+    try:
+        while not stop.is_set():
+            heartbeat.beat()
+            try:
+                drain(timeout=timeout, force_report=True)
+                run_after_drain()
+            except Exception:
+                logger.exception("drain failed; retrying")
+                stop.wait(2)
+            stop.wait(poll_seconds)
+    finally:
+        _local.worker = False
 
 
 # ----------------------------------------------------------------------------- rebuild and check

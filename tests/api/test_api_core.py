@@ -386,3 +386,33 @@ def test_docs_page_loads_only_local_scripts_and_styles(client):
     assert not re.search(r"https?://(?!localhost)", html.replace(response.request.host_url, "/"))
     for source in sources:
         assert client.get(source).status_code == 200, source
+
+
+# ----------------------------------------------------------------------------- transport
+
+
+def test_plain_http_api_call_in_production_is_refused_not_redirected(tmp_path):
+    """A redirect would come after the token crossed in clear (and re-send a POST): the call is refused."""
+    from marketplace import create_app
+    from tests.conftest import make_test_config
+
+    config = make_test_config(tmp_path, f"sqlite:///{tmp_path / 'prod.db'}", TESTING=False, ENV="production",
+                              SECRET_KEY="a-production-secret-key-of-32-chars!",
+                              PUBLIC_URL="https://rongtong.example.cn")
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    headers = {"Authorization": "Bearer rt_whatever", "Accept-Language": "en", "Idempotency-Key": "k1"}
+    for method in ("get", "post"):
+        refused = getattr(client, method)("/api/v1/companies/me", base_url="http://rongtong.example.cn",
+                                          headers=headers)
+        assert refused.status_code == 403
+        assert refused.headers["Content-Type"].startswith("application/problem+json")
+        assert "HTTPS" in refused.get_json()["detail"] and "Location" not in refused.headers
+    secure = client.get("/api/v1/companies/me", base_url="https://rongtong.example.cn", headers=headers)
+    assert secure.status_code == 401  # over TLS the token is read (and this one is unknown)
+    behind_proxy = client.get("/api/v1/companies/me", base_url="http://rongtong.example.cn",
+                              headers={**headers, "X-Forwarded-Proto": "https"})
+    assert behind_proxy.status_code == 401
+    assert client.get("/", base_url="http://rongtong.example.cn").status_code == 302  # pages still move to HTTPS
