@@ -1,10 +1,14 @@
-"""Database plumbing shared by every feature: UTC timestamps, enum columns, SQLite tuning.
+"""Database plumbing shared by every feature: UTC timestamps, enum columns, SQLite tuning, outages.
 
-Owns: column types and engine set-up. Must not import feature packages.
+Owns: column types, engine set-up, and telling an unreachable database (``database_unavailable``: a
+restart, a dropped connection, a full pool, a lock that did not come in time) from a bug. Must not
+import feature packages.
 """
 from __future__ import annotations
 
 import enum
+import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -13,6 +17,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+logger = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -93,3 +99,51 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, read_only=lambda: Fal
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN" if (_READING_ONLY.get() or read_only()) else "BEGIN IMMEDIATE")
+
+
+#: SQLite's messages of a database that is there but busy or unreachable for now (its other
+#: OperationalErrors, "no such table" or a syntax error, are bugs)
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy",
+                     "unable to open database file", "disk i/o error")
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` means the database cannot serve now (worth a 503 and a retry), not a bug.
+
+    True for a connection that was lost or refused (PostgreSQL restarting, a network cut: SQLAlchemy
+    then marks it ``connection_invalidated``, or the driver raises ``OperationalError`` on connect),
+    PostgreSQL's other operational errors (shutting down, a lock or statement timeout), a pool with no
+    free connection in time, and SQLite's "database is locked" or unreadable file.
+    """
+    if isinstance(error, (sa.exc.TimeoutError, sa.exc.DisconnectionError)):
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.OperationalError):
+        message = str(error.orig).lower()
+        return any(text in message for text in _SQLITE_TRANSIENT)
+    return True
+
+
+def end_session(scoped_session) -> None:
+    """``scoped_session.remove()`` at the end of a request or app context, quietly when the database went away.
+
+    Closing a session rolls its transaction back; when the connection died meanwhile (PostgreSQL restarted
+    after the request's last query), that rollback raises, and an error raised while tearing the request
+    down reaches the server as a 500 after the page was already made. There is nothing left to roll back
+    then: the connection is invalidated by the failure and the session is discarded.
+    """
+    try:
+        scoped_session.remove()
+    except sa.exc.DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        logger.warning("the database connection was lost before the end of the request; its session is discarded")
+        try:
+            scoped_session.remove()
+        except sa.exc.DBAPIError:
+            scoped_session.registry.clear()

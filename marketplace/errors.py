@@ -2,16 +2,30 @@
 
 Services raise these; views turn them into form errors (``show_on_form``) or 4xx responses.
 Messages are already translated (lazy strings) so a view can show them as they are.
+
+A database that cannot be reached (``database.database_unavailable``: PostgreSQL restarting, a dropped
+connection, a full pool) is a 503 with ``Retry-After``, not a 500: the session is rolled back, the page
+(``errors/503.html``, which needs no database) is rendered as to a visitor in the language of the
+session or the browser, and the API answers a problem document. The pool's pre-ping
+(``SQLALCHEMY_ENGINE_OPTIONS``) replaces dead connections, so requests succeed again by themselves; a
+connection lost after a request's last query does not turn its answer into a 500 at teardown
+(``database.end_session``).
 """
 from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy as sa
+from flask import Flask, g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from marketplace.database import database_unavailable, end_session
+
 logger = logging.getLogger(__name__)
+
+#: seconds a client is asked to wait before trying again while the database is unreachable
+RETRY_AFTER_SECONDS = 5
 
 
 class DomainError(Exception):
@@ -90,8 +104,35 @@ def register_errorhandlers(app: Flask) -> None:
             return jsonify(error=code, message=description or ""), code
         return render_template("errors/error.html", code=code, description=description), code
 
+    def handle_unavailable(error: Exception):
+        from marketplace.i18n import _
+
+        logger.warning("database unavailable on %s %s: %s", request.method, request.path, _short(error))
+        _forget_database_state()
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+        if _is_api():
+            from marketplace.api.problems import problem
+
+            return problem(503, _("The database cannot be reached right now. Try again in a few seconds (a POST "
+                                  "with the same Idempotency-Key is safe to repeat)."), headers=headers)
+        if _wants_json():
+            return jsonify(error=503, message=_("The database cannot be reached right now. Try again in a few "
+                                                "seconds.")), 503, headers
+        return render_template("errors/503.html", retry_after=RETRY_AFTER_SECONDS), 503, headers
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    @app.errorhandler(sa.exc.DisconnectionError)
+    def handle_database(error: Exception):
+        if database_unavailable(error):
+            return handle_unavailable(error)
+        return handle_unexpected(error)
+
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):
+        # an outage met outside the view (an after-request hook) reaches here as a 500 wrapping it
+        if error.code == 500 and database_unavailable(getattr(error, "original_exception", None)):
+            return handle_unavailable(error.original_exception)
         if _is_api():
             from marketplace.api.problems import from_http_error
 
@@ -119,6 +160,13 @@ def register_errorhandlers(app: Flask) -> None:
             return problem(status, str(error.message), field=error.field)
         return render_error(error.status_code, str(error.message))
 
+    @app.teardown_appcontext
+    def end_database_session(_error):
+        # runs before Flask-SQLAlchemy's own remove() (registered earlier), which would raise on a dead connection
+        from marketplace.extensions import db
+
+        end_session(db.session)
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         logger.exception("unhandled error on %s %s", request.method, request.path)
@@ -126,3 +174,29 @@ def register_errorhandlers(app: Flask) -> None:
 
         db.session.rollback()
         return render_error(500)
+
+
+def _short(error: BaseException) -> str:
+    """The driver's first line (no SQL, no parameters: they may hold personal data)."""
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"
+
+
+def _forget_database_state() -> None:
+    """After a database failure: roll back (the connection may be gone), and answer as to a visitor.
+
+    Rolling back expires every loaded object; the user of the request (loaded or not) is replaced by
+    the anonymous one, so neither the locale selection nor a template reads the database again.
+    """
+    from marketplace.extensions import db, login_manager
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is already unusable: drop the session altogether
+        logger.debug("rollback after a database failure failed", exc_info=True)
+        try:
+            db.session.remove()
+        except Exception:  # noqa: BLE001
+            logger.debug("closing the session after a database failure failed", exc_info=True)
+    g._login_user = login_manager.anonymous_user()

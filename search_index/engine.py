@@ -75,6 +75,7 @@ from search_index.store import (  # noqa: F401
     SCHEMA_FILE,
     _is_locked,
     _read_cursor,
+    _replace_file,
     _write_cursor,
 )
 from search_index.suggest import MIN_WIDEN_CHARS, Suggestions, _compound_of  # noqa: F401
@@ -190,9 +191,7 @@ class SearchIndex(Suggestions, Similar):
         """Make ``path`` the current generation, atomically for every process; keep the previous one
         (searchers in other processes may still read it) and delete older ones."""
         previous = self._current_name()
-        tmp = self.root / f".{CURRENT}.{uuid.uuid4().hex}"
-        tmp.write_text(path.name, encoding="utf-8")
-        os.replace(tmp, self.root / CURRENT)
+        _replace_file(self.root / CURRENT, path.name)
         keep = {path.name, previous}
         for old in self.root.glob("gen-*"):
             if old.is_dir() and old.name not in keep and old.name < path.name:

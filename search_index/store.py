@@ -16,10 +16,20 @@ SCHEMA_FILE = "schema.json"
 CHANGE_LOCK = "CHANGE"
 
 
+def _replace_file(path: Path, text: str) -> None:
+    """Write ``path`` atomically (a temporary file renamed over it); a failed write (a full disk) leaves
+    the old file as it was and no temporary file behind."""
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}"
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _write_cursor(path: Path, cursor: int) -> None:
-    tmp = path / f".{CURSOR_FILE}.{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps({"cursor": int(cursor)}), encoding="utf-8")
-    os.replace(tmp, path / CURSOR_FILE)
+    _replace_file(path / CURSOR_FILE, json.dumps({"cursor": int(cursor)}))
 
 
 def _read_cursor(path: Path) -> int:

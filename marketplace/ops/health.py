@@ -49,8 +49,12 @@ def write_heartbeat(path: str | os.PathLike, now: float | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {"time": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"), "unix": now, "pid": os.getpid()}
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(body), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(body), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk: leave no half-written file behind
+        raise
 
 
 def read_heartbeat(path: str | os.PathLike) -> dict | None:

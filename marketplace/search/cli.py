@@ -121,6 +121,7 @@ def worker_command(poll: float, once: bool, no_jobs: bool):
 
     if once:
         result = sync.drain(timeout=30.0, force_report=True)
+        sync.run_after_drain()  # the matches catch up, as after each round of the worker
         click.echo(f"applied {result.applied} changes in {result.batches} batches; cursor {result.cursor}")
         if result.busy:
             click.echo("the index writer lock stayed busy; run again", err=True)

@@ -212,17 +212,20 @@ class DrainResult:
 
 
 def drain(index: SearchIndex | None = None, timeout: float = 5.0, batch: int = DRAIN_BATCH,
-          max_batches: int | None = None, force_report: bool = False, kind: str | None = None) -> DrainResult:
+          max_batches: int | None = None, force_report: bool = False, kind: str | None = None,
+          until: int | None = None) -> DrainResult:
     """Apply every logged change past the cursor of ``index`` (or of each kind's index: ``kind``, or all).
 
     With several indexes each reads the same log: ``applied``/``batches`` are the most any index did
-    (rows of the log), ``busy`` whether any stayed busy, ``cursor`` the lowest.
+    (rows of the log), ``busy`` whether any stayed busy, ``cursor`` the lowest. ``until`` (the worker's
+    rounds): apply changes up to that id only, so a steady stream of one kind's changes cannot keep the
+    next kind's index waiting; what came later is the next round's.
     """
     if index is not None:
-        return _drain(index, timeout, batch, max_batches, force_report)
+        return _drain(index, timeout, batch, max_batches, force_report, until)
     total: DrainResult | None = None
     for name in _kind_names(kind):
-        result = _drain(get_index(name), timeout, batch, max_batches, force_report)
+        result = _drain(get_index(name), timeout, batch, max_batches, force_report, until)
         if total is None:
             total = result
         else:
@@ -232,7 +235,7 @@ def drain(index: SearchIndex | None = None, timeout: float = 5.0, batch: int = D
 
 
 def _drain(index: SearchIndex, timeout: float, batch: int, max_batches: int | None,
-           force_report: bool) -> DrainResult:
+           force_report: bool, until: int | None = None) -> DrainResult:
     """Apply every logged change past one index's cursor; return what was done.
 
     The first commit applies ``batch`` changes; while the log keeps filling them, later commits
@@ -250,9 +253,12 @@ def _drain(index: SearchIndex, timeout: float, batch: int, max_batches: int | No
                 # Lock first, then read: what is applied is never older than what is already in the index.
                 with index.batch(timeout) as held, reading_only(), Session(db.engine) as session:
                     started = time.perf_counter()
+                    pending = IndexChange.id > held.cursor
+                    if until is not None:
+                        pending = sa.and_(pending, IndexChange.id <= until)
                     changes = session.execute(
                         sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id, IndexChange.request_id)
-                        .where(IndexChange.id > held.cursor).order_by(IndexChange.id).limit(size)
+                        .where(pending).order_by(IndexChange.id).limit(size)
                     ).all()
                     if not changes:
                         break
@@ -272,8 +278,8 @@ def _drain(index: SearchIndex, timeout: float, batch: int, max_batches: int | No
                 break  # max_batches reached
             # The lock is released: a change committed while we held it, whose own drain gave up
             # waiting, is ours to apply. Look once more, outside the lock.
-            if not _has_pending(index.cursor):
-                break
+            if until is not None or not _has_pending(index.cursor):
+                break  # the worker's next round reads the log again anyway
     except IndexBusy:
         result.busy = True  # the holder reads the log again after releasing the lock
     finally:
@@ -367,13 +373,17 @@ def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, 
     try:
         while not stop.is_set():
             heartbeat.beat()
+            applied = 0
             try:
-                drain(timeout=timeout, force_report=True)
+                with reading_only(), Session(db.engine) as session:
+                    until = latest_change_id(session)  # each kind gets its turn however fast the log fills
+                applied = drain(timeout=timeout, force_report=True, until=until).applied
                 run_after_drain()
             except Exception:
                 logger.exception("drain failed; retrying")
                 stop.wait(2)
-            stop.wait(poll_seconds)
+            if not applied:
+                stop.wait(poll_seconds)  # a backlog is read again at once
     finally:
         _local.worker = False
 

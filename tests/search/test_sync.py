@@ -412,6 +412,27 @@ def test_a_backlog_is_drained_in_growing_commits(worker_app):
         assert drift() == CLEAN
 
 
+def test_a_drain_until_a_change_leaves_later_ones_for_the_next_round(worker_app):
+    """The worker's rounds stop each kind at the log's end as read when the round began: a steady stream of
+    product changes cannot keep the requests index waiting."""
+    with worker_app.app_context():
+        company = make_company()
+        user = make_user(company=company)
+        early, late = unique_word(), unique_word()
+        early_id = make_product(company, actor=user, title_en=f"{early} kettle").id
+        with reading_only(), Session(db.engine) as session:
+            until = sync.latest_change_id(session)
+        late_id = make_product(company, actor=user, title_en=f"{late} kettle").id
+        result = sync.drain(until=until)
+        assert result.cursor == until
+        assert found(early) == {early_id} and found(late) == set()
+        assert sync.get_index("requests").cursor == until  # every kind reached the same point
+        assert sync.pending_changes() > 0
+        sync.drain()
+        assert found(late) == {late_id}
+        assert sync.pending_changes() == 0
+
+
 def test_reading_a_batch_looks_at_each_record_once(worker_app, monkeypatch):
     """records_for() sorts the batch into records and deletes in one pass (it built the set of record ids
     once per wanted id: a drain of 10,000 changes spent a fifth of its time there)."""
