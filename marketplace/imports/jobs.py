@@ -44,8 +44,8 @@ from marketplace.imports import uploads
 from marketplace.imports.columns import RowSpec, ValidationResult, validate_rows
 from marketplace.imports.models import ImportJob, ImportJobStatus
 from marketplace.imports.problems import Problem, write_problems
-from marketplace.ops.logs import carry_request_id
 from marketplace.imports.table import Table, read_table
+from marketplace.ops.logs import carry_request_id
 from marketplace.webhooks.events import emit
 
 logger = logging.getLogger(__name__)
