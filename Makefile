@@ -9,7 +9,7 @@ PORT   ?= 5000
 # The embedded default: SQLite and Whoosh under instance/, a development secret key.
 export RONGTONG_ENV ?= development
 
-.PHONY: run test lint bench translations venv clean
+.PHONY: run test lint bench loadtest translations venv clean
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,14 @@ lint: venv
 ## make bench: benchmarks (they print numbers; they are not tests)
 bench: venv
 	$(BIN)/python -m bench
+
+## make loadtest: gunicorn (4 workers), the index worker, PostgreSQL and Redis on 127.0.0.1 under a locust
+## scenario (bench/locustfile.py) on 20,000 products and 2,000 requests for 60 s; prints requests/s, p50/p95/p99
+## per page and the errors (exit 1 on any). Needs PostgreSQL (postgres@127.0.0.1, trust) and Redis on this host.
+## LOADTEST_ARGS="--users 40 --duration 120 --keep" passes options (python -m bench.loadtest --help)
+loadtest: venv
+	$(BIN)/python -c "import locust" 2>/dev/null || $(BIN)/pip install --quiet -e ".[dev,load]"
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
 
 ## make translations: extract, merge and compile the zh_CN and en catalogs
 translations: venv
