@@ -1,7 +1,7 @@
 """Load test: the whole deployment (gunicorn, the index worker, PostgreSQL, Redis) under a locust scenario.
 
-``make loadtest`` or ``python -m bench.loadtest [--products 20000] [--requests 2000] [--users N]
-[--duration 60] [--database-url URL] [--keep]``. Everything listens on 127.0.0.1 only.
+``make loadtest`` or ``python -m bench.loadtest [--products 20000] [--requests 2000] [--users N|N,N,…]
+[--duration 60] [--warmup 20] [--database-url URL] [--preload] [--keep]``. Everything listens on 127.0.0.1.
 
 1. A fresh PostgreSQL database (``--database-url``, default ``postgresql://postgres@127.0.0.1:5432/rongtong_load``,
    dropped and created; when CREATE DATABASE is refused, a schema of that name in the server's ``postgres``
@@ -9,16 +9,22 @@
 2. Data: the demo (``flask demo load``: its logins exporter@/buyer@/retailer@demo.rongtong.cn), then
    ``--products`` generated products through the import path spread over 100 exporters and ``--requests`` open
    requests of 80 buyers (the pieces of ``bench.match_bench.build_scale``), both indexes rebuilt and every
-   request matched (what ``flask index rebuild`` does), then ``ANALYZE`` (as after any bulk load or restore).
-3. ``gunicorn -w 4 -b 127.0.0.1:<free port> wsgi:app`` and ``flask index worker`` with a production
-   configuration (``RONGTONG_ENV=production``, ``SEARCH_DRAIN=worker``, Redis db 14 flushed first, temporary
-   instance/index/upload directories). Production serves HTTPS only: locust plays the TLS-terminating proxy
-   (``TRUSTED_PROXIES=1``; every request says ``X-Forwarded-Proto: https`` and its user's own
+   request matched (what ``flask index rebuild`` does), the first match-notify (it marks every new match), then
+   ``ANALYZE`` (as after any bulk load or restore).
+3. ``gunicorn -w 4 -b 127.0.0.1:<free port> wsgi:app`` (``--preload`` on request) and ``flask index worker`` with
+   a production configuration (``RONGTONG_ENV=production``, ``SEARCH_DRAIN=worker``, Redis db 14 flushed first,
+   temporary instance/index/upload directories). Production serves HTTPS only: locust plays the TLS-terminating
+   proxy (``TRUSTED_PROXIES=1``; every request says ``X-Forwarded-Proto: https`` and its user's own
    ``X-Forwarded-For``). The log-in limit is raised for the run (printed).
-4. ``locust -f bench/locustfile.py --headless`` for ``--duration`` seconds (``bench/locustfile.py``: the
-   scenario), then everything is stopped (process groups, bounded waits; also on Ctrl-C or an error).
-5. The table: requests/s, per page count, errors, p50/p95/p99 ms; the error total; the resident memory of
-   the gunicorn workers and of the index worker (``/proc``); whether the index caught up after the load.
+4. ``locust -f bench/locustfile.py --headless`` (the scenario) for ``--warmup`` + ``--duration`` seconds, the
+   figures counted after the warm-up (log-ins, the workers' caches); ``--users 10,20,30`` runs one such step per
+   number against the same deployment. Then everything is stopped (process groups, bounded waits; also on
+   Ctrl-C or an error).
+5. Per step: requests/s, per page count, errors, p50/p95/p99 ms; the time inside the workers (gunicorn's access
+   log) for the search and matches pages; the resident memory (RSS, peak, PSS) of the gunicorn workers and of
+   the index worker (``/proc``); database connections; the CPU of this test and of everything else on the
+   machine; whether the index caught up after the load. Error lines of the gunicorn and worker logs are shown
+   (the logs are kept when anything failed).
 
 Exit status 1 when any request failed or a task raised; 2 when the set-up failed.
 """
@@ -807,6 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background (SIGINT ignored there)
     return run(args)
 
 

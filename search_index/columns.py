@@ -182,6 +182,10 @@ class _Generation:
                 segment_cache[segid] = data
                 while len(segment_cache) > 64:
                     segment_cache.popitem(last=False)
+            else:
+                # least recently used goes first: the big base segment, read by every generation, must not
+                # be evicted by 64 small segments of later commits (its arrays took ~250 ms at 20k products)
+                segment_cache.move_to_end(segid)
             self.leaves.append((leaf, offset, segid, data))
             for name in names:
                 parts[name].append(data.columns[name])

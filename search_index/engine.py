@@ -306,6 +306,8 @@ class SearchIndex(Suggestions, Similar):
             segid = segment.segment_id()
             with self._lock:
                 data = self._segment_cache.get(segid)
+                if data is not None:
+                    self._segment_cache.move_to_end(segid)  # recently used (the cache evicts the oldest)
             if data is None:
                 reader = SegmentReader(writer.storage, writer.schema, segment)
                 try:

@@ -395,6 +395,14 @@ def _restore_postgresql(dump: Path, schema: str, pg_restore: str, echo: Echo) ->
                               "nothing of it was kept): fix the cause and run the restore again.") from error
     finally:
         os.unlink(listing.name)
+    # pg_restore leaves the planner without statistics: until autovacuum gets to it, a page's join may be
+    # planned as a nested loop over every row (measured: 600 ms instead of 54 ms for the 商机 list)
+    with db.engine.begin() as connection:
+        tables = connection.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = :schema ORDER BY tablename"), {"schema": schema}).scalars()
+        for table in tables.all():  # this schema's tables only: other schemas of the database are not ours
+            connection.execute(sa.text(f'ANALYZE "{schema}"."{table}"'))
+    echo("  statistics gathered (ANALYZE)")
 
 
 # ----------------------------------------------------------------------------- create

@@ -47,9 +47,13 @@ def _tell(users: list[User], kind: str, subject, body, link: str) -> None:
 def notify_new_matches() -> dict:
     """One notification per request to its buyer and one per exporter for matches not yet told of."""
     threshold = int(NOTIFY_SCORE * 10)
+    # the matches told of now are those that exist now: one inserted while this runs waits for the next run
+    # (the updates below would otherwise mark it told without telling anyone)
+    top = db.session.scalar(sa.select(sa.func.max(Match.id))) or 0
+    told = Match.id <= top
     buyer_rows = db.session.execute(
         sa.select(Match.request_id, sa.func.count(sa.distinct(Match.exporter_id)))
-        .where(Match.buyer_notified.is_(False), Match.score_x10 >= threshold).group_by(Match.request_id)).all()
+        .where(told, Match.buyer_notified.is_(False), Match.score_x10 >= threshold).group_by(Match.request_id)).all()
     for request_id, exporters in buyer_rows:
         request = db.session.get(ProcurementRequest, request_id)
         subject = _l("%(count)s new suppliers for your request “%(title)s”", count=exporters, title=request.title)
@@ -58,20 +62,22 @@ def notify_new_matches() -> dict:
               f"/sourcing/requests/{request_id}#suppliers")
     exporter_rows = db.session.execute(
         sa.select(Match.exporter_id, sa.func.count(sa.distinct(Match.request_id)))
-        .where(Match.exporter_notified.is_(False), Match.score_x10 >= threshold).group_by(Match.exporter_id)).all()
+        .where(told, Match.exporter_notified.is_(False), Match.score_x10 >= threshold)
+        .group_by(Match.exporter_id)).all()
     for exporter_id, requests in exporter_rows:
         subject = _l("%(count)s new business opportunities for your products", count=requests)
         body = _l("Open requests your products fit are waiting for your quote.")
         _tell(_users(exporter_id), KIND_NEW_OPPORTUNITIES, subject, body, "/matching/opportunities")
-    _emit_match_webhooks(threshold)
-    db.session.execute(sa.update(Match).where(Match.buyer_notified.is_(False)).values(buyer_notified=True))
-    db.session.execute(sa.update(Match).where(Match.exporter_notified.is_(False)).values(exporter_notified=True))
+    _emit_match_webhooks(threshold, told)
+    db.session.execute(sa.update(Match).where(told, Match.buyer_notified.is_(False)).values(buyer_notified=True))
+    db.session.execute(sa.update(Match).where(told, Match.exporter_notified.is_(False))
+                       .values(exporter_notified=True))
     db.session.commit()
     deliver_outbox()
     return {"buyers": len(buyer_rows), "exporters": len(exporter_rows)}
 
 
-def _emit_match_webhooks(threshold: int) -> None:
+def _emit_match_webhooks(threshold: int, told) -> None:
     """A "match.created" webhook per match not told of yet: to the buyer, and to the exporter when it may see
     the request (queried only for companies with an endpoint subscribed to it)."""
     from marketplace.matching.queries import _visible_requests_for
@@ -81,7 +87,7 @@ def _emit_match_webhooks(threshold: int) -> None:
         return
     buyer_rows = db.session.execute(
         sa.select(Match.buyer_id, Match.request_id, Match.product_id, Match.score_x10)
-        .where(Match.buyer_notified.is_(False), Match.score_x10 >= threshold, Match.buyer_id.in_(hooked))
+        .where(told, Match.buyer_notified.is_(False), Match.score_x10 >= threshold, Match.buyer_id.in_(hooked))
         .order_by(Match.id))
     for buyer_id, request_id, product_id, score_x10 in buyer_rows.all():
         emit(buyer_id, "match.created", {"request_id": request_id, "product_id": product_id,
@@ -89,7 +95,7 @@ def _emit_match_webhooks(threshold: int) -> None:
     for company_id in sorted(hooked):
         rows = db.session.execute(
             sa.select(Match.request_id, Match.product_id, Match.score_x10).join(Match.request)
-            .where(Match.exporter_id == company_id, Match.exporter_notified.is_(False),
+            .where(told, Match.exporter_id == company_id, Match.exporter_notified.is_(False),
                    Match.score_x10 >= threshold, _visible_requests_for())
             .order_by(Match.id), {"company": company_id})
         for request_id, product_id, score_x10 in rows.all():

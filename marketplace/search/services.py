@@ -410,7 +410,8 @@ def search_exporters(params: SearchParams, errors: list[str] | None = None) -> E
     """Exporters whose names or public products match: those named by the search first, then by matching products.
 
     One pass of the engine finds the page of exporters with the ids of each one's best three products;
-    two queries load those exporters and products.
+    a few queries load those exporters (with their tags) and products (with their price tiers): the page
+    shows both, and loading them one by one cost 80 queries a page.
     """
     results = get_index().search_companies(
         SearchQuery(text=params.text, filters=params.filters, page=params.page, per_page=EXPORTERS_PER_PAGE,
@@ -419,11 +420,13 @@ def search_exporters(params: SearchParams, errors: list[str] | None = None) -> E
     company_ids = [found.company_id for found in results.companies]
     companies = {c.id: c for c in db.session.scalars(
         sa.select(Company).where(Company.id.in_(company_ids), Company.verification == Verification.VERIFIED)
+        .options(selectinload(Company.tags))
     )} if company_ids else {}
     top_ids = {found.company_id: [hit.id for hit in found.hits] for found in results.companies}
     wanted = [pid for company_id in companies for pid in top_ids[company_id]]
     products = {p.id: p for p in db.session.scalars(
-        sa.select(Product).where(Product.id.in_(wanted)).options(selectinload(Product.company)))} if wanted else {}
+        sa.select(Product).where(Product.id.in_(wanted)).options(
+            selectinload(Product.company), selectinload(Product.price_tiers)))} if wanted else {}
     items = [
         FoundExporter(company=companies[found.company_id], matches=found.matches,
                       products=_visible(products, top_ids[found.company_id]), name_match=found.name_match)

@@ -130,6 +130,19 @@ def test_stainless_alone_finds_every_stainless_title(text_index):
     assert sorted(ids(search(text_index, "不锈钢"))) == [8, 9, 11]
 
 
+def test_a_segment_read_by_every_generation_stays_cached_through_many_small_commits(tmp_path):
+    """The segment cache evicts the least recently used: the base segment, read by every search, keeps its
+    column arrays while 100 small commits come and go (it was first in, first out: rebuilt every ~64 commits)."""
+    writer = build(tmp_path, [record(id=n, title=f"不锈钢 保温杯 {n}号") for n in range(1, 2001)])
+    reader = ProductIndex(tmp_path / "ix")  # a web worker's index: it only searches
+    assert len(search(reader, "保温杯").hits) == 100
+    base_id, base_data = next(iter(reader._segment_cache.items()))
+    for n in range(100):
+        assert writer.apply([record(id=5000 + n, title=f"玻璃 水杯 {n}号")])
+        assert search(reader, "保温杯").total == 2000
+    assert reader._segment_cache.get(base_id) is base_data
+
+
 def test_phrase_needs_the_words_adjacent_and_in_order(tmp_path):
     ix = build(tmp_path, [
         record(id=1, title="不锈钢 保温杯 500ml"),

@@ -485,6 +485,38 @@ def test_exporters_page_shows_at_most_three_products_each(app, client):
     assert top[:top.index("</ul>")].count("<li") == 3
 
 
+def test_exporters_page_reads_a_fixed_number_of_queries_however_many_exporters(app, client):
+    """Each exporter's tags and each product's price tiers come in one query each, not one per row."""
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+
+    def statements_for_page(exporters: int) -> int:
+        with app.app_context():
+            for n in range(exporters):
+                company = make_company(name_zh=f"杯厂{n}号有限公司")
+                for m in range(3):
+                    product(company, f"保温杯 {n}-{m} 号", 3000 + m, category="kitchenware")
+        seen = []
+
+        def count(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            html = page(client, "/search/exporters", q="保温杯")
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        assert html.count('data-testid="exporter-top-products"') >= exporters
+        return len(seen)
+
+    few = statements_for_page(1)
+    many = statements_for_page(5)  # six exporters now, 18 products
+    assert many == few
+
+
 def test_storefront_search_finds_only_that_company(client, shop):
     old_link = client.get(f"/companies/{shop.meichu}/products?q=电饭煲")  # the search moved to the search pages
     assert old_link.status_code == 302
