@@ -201,9 +201,8 @@ def seed_data(products: int, requests: int, seed: int) -> dict:
     app = create_app()
     logging.getLogger().setLevel(logging.WARNING)
     from bench import import_bench
-    from bench.match_bench import BUYERS, EXPORTERS, IMPORT_CHUNK, PASSWORD, _companies
+    from bench.match_bench import BUYERS, EXPORTERS, IMPORT_CHUNK, PASSWORD, _companies, insert_open_requests
     from bench.search_queries import LABELLED_QUERIES, query_mix
-    from bench.sourcing_bench import generate_requests
     from marketplace.accounts.models import Company, CompanyKind, User, Verification
     from marketplace.catalog.models import Product, ProductStatus
     from marketplace.database import utcnow
@@ -212,7 +211,7 @@ def seed_data(products: int, requests: int, seed: int) -> dict:
     from marketplace.matching import sync as match_sync
     from marketplace.matching.models import Match
     from marketplace.search import sync
-    from marketplace.sourcing.models import ProcurementRequest, Visibility
+    from marketplace.sourcing.models import ProcurementRequest
     from marketplace.sourcing.states import RequestState
 
     figures: dict = {}
@@ -241,23 +240,7 @@ def seed_data(products: int, requests: int, seed: int) -> dict:
             placed += len(rows)
         figures["import_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        now = utcnow()
-        deadline = now.date() + timedelta(days=365)
-        rows = []
-        for n, record in enumerate(generate_requests(requests, seed + 7)):
-            rows.append({
-                "buyer_company_id": buyers[n % len(buyers)][0], "title": record.title[:200],
-                "description": record.description, "category": record.category, "hs_code": record.hs_code or None,
-                "quantity": record.quantity, "unit": record.unit,
-                "target_unit_price_fen": record.target_unit_price_fen, "budget_fen": record.budget_fen,
-                "delivery_province_code": record.delivery_province, "delivery_city_code": record.delivery_city,
-                "required_certifications": list(record.required_certifications), "required_readiness": [],
-                "must_requirements": ["certifications"], "deadline": deadline, "visibility": Visibility.PUBLIC,
-                "state": RequestState.OPEN, "version": 1, "idempotency_key": f"loadtest-{n}",
-                "created_at": now, "updated_at": now, "published_at": now})
-        for start in range(0, len(rows), 1000):
-            db.session.execute(sa.insert(ProcurementRequest), rows[start:start + 1000])
-        db.session.commit()
+        insert_open_requests(requests, seed, buyers, utcnow().date() + timedelta(days=365), "loadtest")
         figures["requests_s"] = time.perf_counter() - started
         db.session.remove()
         started = time.perf_counter()

@@ -293,6 +293,35 @@ def _companies(kind, count: int, serial_from: int, password_hash: str, label: st
 IMPORT_CHUNK = 20_000
 
 
+def insert_open_requests(count: int, seed: int, buyers: list, deadline, key_prefix: str) -> None:
+    """``count`` generated open public requests spread over ``buyers`` (``(company_id, …)`` tuples), inserted
+    in bulk (the change log is not written: a rebuild follows)."""
+    import sqlalchemy as sa
+
+    from bench.sourcing_bench import generate_requests
+    from marketplace.database import utcnow
+    from marketplace.extensions import db
+    from marketplace.sourcing.models import ProcurementRequest, Visibility
+    from marketplace.sourcing.states import RequestState
+
+    now = utcnow()
+    rows = []
+    for n, record in enumerate(generate_requests(count, seed + 7)):
+        rows.append({
+            "buyer_company_id": buyers[n % len(buyers)][0], "title": record.title[:200],
+            "description": record.description, "category": record.category, "hs_code": record.hs_code or None,
+            "quantity": record.quantity, "unit": record.unit,
+            "target_unit_price_fen": record.target_unit_price_fen, "budget_fen": record.budget_fen,
+            "delivery_province_code": record.delivery_province, "delivery_city_code": record.delivery_city,
+            "required_certifications": list(record.required_certifications), "required_readiness": [],
+            "must_requirements": ["certifications"], "deadline": deadline, "visibility": Visibility.PUBLIC,
+            "state": RequestState.OPEN, "version": 1, "idempotency_key": f"{key_prefix}-{n}",
+            "created_at": now, "updated_at": now, "published_at": now})
+    for start in range(0, len(rows), 1000):
+        db.session.execute(sa.insert(ProcurementRequest), rows[start:start + 1000])
+    db.session.commit()
+
+
 def build_scale(app, products: int, requests: int, seed: int) -> dict:
     """Import the products, spread them over exporters, insert the open requests, rebuild both indexes (which
     recomputes every request's matches); the figures of each step."""
@@ -300,14 +329,10 @@ def build_scale(app, products: int, requests: int, seed: int) -> dict:
     from werkzeug.security import generate_password_hash
 
     from bench import import_bench
-    from bench.sourcing_bench import generate_requests
     from marketplace.accounts.models import CompanyKind
     from marketplace.catalog.models import Product
-    from marketplace.database import utcnow
     from marketplace.extensions import db
     from marketplace.search import sync
-    from marketplace.sourcing.models import ProcurementRequest, Visibility
-    from marketplace.sourcing.states import RequestState
 
     figures: dict = {}
     _export_rows, analyse_file, import_products = import_bench._import_api()
@@ -335,22 +360,7 @@ def build_scale(app, products: int, requests: int, seed: int) -> dict:
             placed += len(ids)
         figures["import_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        now = utcnow()
-        rows = []
-        for n, record in enumerate(generate_requests(requests, seed + 7)):
-            rows.append({
-                "buyer_company_id": buyers[n % len(buyers)][0], "title": record.title[:200],
-                "description": record.description, "category": record.category, "hs_code": record.hs_code or None,
-                "quantity": record.quantity, "unit": record.unit,
-                "target_unit_price_fen": record.target_unit_price_fen, "budget_fen": record.budget_fen,
-                "delivery_province_code": record.delivery_province, "delivery_city_code": record.delivery_city,
-                "required_certifications": list(record.required_certifications), "required_readiness": [],
-                "must_requirements": ["certifications"], "deadline": DEADLINE, "visibility": Visibility.PUBLIC,
-                "state": RequestState.OPEN, "version": 1, "idempotency_key": f"match-bench-{n}",
-                "created_at": now, "updated_at": now, "published_at": now})
-        for start in range(0, len(rows), 1000):
-            db.session.execute(sa.insert(ProcurementRequest), rows[start:start + 1000])
-        db.session.commit()
+        insert_open_requests(requests, seed, buyers, DEADLINE, "match-bench")
         figures["requests_s"] = time.perf_counter() - started
         db.session.remove()
         started = time.perf_counter()
