@@ -200,8 +200,14 @@ def seed_data(products: int, requests: int, seed: int) -> dict:
 
     app = create_app()
     logging.getLogger().setLevel(logging.WARNING)
-    from bench import import_bench
-    from bench.match_bench import BUYERS, EXPORTERS, IMPORT_CHUNK, PASSWORD, _companies, insert_open_requests
+    from bench.match_bench import (
+        BUYERS,
+        EXPORTERS,
+        PASSWORD,
+        _companies,
+        import_spread,
+        insert_open_requests,
+    )
     from bench.search_queries import LABELLED_QUERIES, query_mix
     from marketplace.accounts.models import Company, CompanyKind, User, Verification
     from marketplace.catalog.models import Product, ProductStatus
@@ -215,7 +221,6 @@ def seed_data(products: int, requests: int, seed: int) -> dict:
     from marketplace.sourcing.states import RequestState
 
     figures: dict = {}
-    _export_rows, analyse_file, import_products = import_bench._import_api()
     with app.app_context():
         started = time.perf_counter()
         load_demo_data()
@@ -225,19 +230,7 @@ def seed_data(products: int, requests: int, seed: int) -> dict:
         buyers = _companies(CompanyKind.CHAIN_LEADER, BUYERS, 1000, password_hash, "buyer")
         exporter_ids = [c for c, _u, _e in exporters]
         started = time.perf_counter()
-        company, user = import_bench._exporter()
-        placed = 0
-        for chunk, start in enumerate(range(0, products, IMPORT_CHUNK)):
-            size = min(IMPORT_CHUNK, products - start)
-            analysis = analyse_file(company, "catalog.xlsx", import_bench.make_file(size, seed + chunk))
-            import_products(user, company, analysis.result, publish=True)
-            rows = db.session.execute(sa.select(Product.id, Product.sku).where(Product.company_id == company.id)
-                                      .order_by(Product.id)).all()
-            db.session.execute(sa.update(Product), [
-                {"id": pid, "company_id": exporter_ids[(placed + n) % len(exporter_ids)], "sku": f"{sku}-{chunk}"}
-                for n, (pid, sku) in enumerate(rows)])
-            db.session.commit()
-            placed += len(rows)
+        import_spread(products, seed, exporter_ids)
         figures["import_s"] = time.perf_counter() - started
         started = time.perf_counter()
         insert_open_requests(requests, seed, buyers, utcnow().date() + timedelta(days=365), "loadtest")

@@ -293,6 +293,32 @@ def _companies(kind, count: int, serial_from: int, password_hash: str, label: st
 IMPORT_CHUNK = 20_000
 
 
+def import_spread(products: int, seed: int, exporter_ids: list[int]) -> None:
+    """``products`` generated products through the import path, spread over ``exporter_ids``: one import
+    file holds at most IMPORT_CHUNK rows (the import's own limit); each chunk's products are moved to the
+    exporters before the next, so article numbers never collide."""
+    import sqlalchemy as sa
+
+    from bench import import_bench
+    from marketplace.catalog.models import Product
+    from marketplace.extensions import db
+
+    _export_rows, analyse_file, import_products = import_bench._import_api()
+    company, user = import_bench._exporter()
+    placed = 0
+    for chunk, start in enumerate(range(0, products, IMPORT_CHUNK)):
+        size = min(IMPORT_CHUNK, products - start)
+        analysis = analyse_file(company, "catalog.xlsx", import_bench.make_file(size, seed + chunk))
+        import_products(user, company, analysis.result, publish=True)
+        rows = db.session.execute(sa.select(Product.id, Product.sku).where(Product.company_id == company.id)
+                                  .order_by(Product.id)).all()
+        db.session.execute(sa.update(Product), [
+            {"id": pid, "company_id": exporter_ids[(placed + n) % len(exporter_ids)], "sku": f"{sku}-{chunk}"}
+            for n, (pid, sku) in enumerate(rows)])
+        db.session.commit()
+        placed += len(rows)
+
+
 def insert_open_requests(count: int, seed: int, buyers: list, deadline, key_prefix: str) -> None:
     """``count`` generated open public requests spread over ``buyers`` (``(company_id, …)`` tuples), inserted
     in bulk (the change log is not written: a rebuild follows)."""
@@ -328,36 +354,18 @@ def build_scale(app, products: int, requests: int, seed: int) -> dict:
     import sqlalchemy as sa
     from werkzeug.security import generate_password_hash
 
-    from bench import import_bench
     from marketplace.accounts.models import CompanyKind
-    from marketplace.catalog.models import Product
     from marketplace.extensions import db
     from marketplace.search import sync
 
     figures: dict = {}
-    _export_rows, analyse_file, import_products = import_bench._import_api()
     with app.app_context():
         password_hash = generate_password_hash(PASSWORD)
         exporters = _companies(CompanyKind.EXPORTER, EXPORTERS, 100, password_hash, "exporter")
         buyers = _companies(CompanyKind.CHAIN_LEADER, BUYERS, 1000, password_hash, "buyer")
         exporter_ids = [c for c, _u, _e in exporters]
         started = time.perf_counter()
-        company, user = import_bench._exporter()
-        placed = 0
-        # one import file holds at most IMPORT_CHUNK rows (the import's own limit); each chunk's products are
-        # spread over the exporters before the next, so article numbers never collide
-        for chunk, start in enumerate(range(0, products, IMPORT_CHUNK)):
-            size = min(IMPORT_CHUNK, products - start)
-            analysis = analyse_file(company, "catalog.xlsx", import_bench.make_file(size, seed + chunk))
-            import_products(user, company, analysis.result, publish=True)
-            rows = db.session.execute(sa.select(Product.id, Product.sku).where(Product.company_id == company.id)
-                                      .order_by(Product.id)).all()
-            ids = [pid for pid, _sku in rows]
-            db.session.execute(sa.update(Product), [
-                {"id": pid, "company_id": exporter_ids[(placed + n) % len(exporter_ids)], "sku": f"{sku}-{chunk}"}
-                for n, (pid, sku) in enumerate(rows)])
-            db.session.commit()
-            placed += len(ids)
+        import_spread(products, seed, exporter_ids)
         figures["import_s"] = time.perf_counter() - started
         started = time.perf_counter()
         insert_open_requests(requests, seed, buyers, DEADLINE, "match-bench")
