@@ -157,6 +157,10 @@ class _SegmentData:
         return self._words
 
 
+#: bytes of keyword documents a generation keeps for matching (their postings stay in the postings cache too)
+KEYWORD_DOCS_BYTES = 24 * 1024 * 1024
+
+
 class _Generation:
     """Everything derived from one searcher: global arrays, alive mask, caches of this generation."""
 
@@ -211,6 +215,17 @@ class _Generation:
         self._heads: dict[str, list[str]] = {}
         self._hs_docs: dict[str, np.ndarray] = {}
         self._hs_sorted: tuple | None = None
+        #: matching's keyword documents of this generation (``Similar._keyword_docs``), least recently used out
+        self.keyword_docs: OrderedDict = OrderedDict()
+        self.keyword_docs_bytes = 0
+
+    def keep_keyword_docs(self, key: tuple, docs: np.ndarray) -> None:
+        """Keep one keyword's documents (bounded by ``KEYWORD_DOCS_BYTES``: the oldest go first)."""
+        self.keyword_docs[key] = docs
+        self.keyword_docs_bytes += docs.nbytes
+        while self.keyword_docs and self.keyword_docs_bytes > KEYWORD_DOCS_BYTES:
+            _key, old = self.keyword_docs.popitem(last=False)
+            self.keyword_docs_bytes -= old.nbytes
 
     def _segment_words(self) -> Iterator[SegmentWords]:
         for leaf, _offset, _segid, data in self.leaves:

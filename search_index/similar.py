@@ -245,6 +245,9 @@ class Candidates:
     generation: tuple = ()
     #: which columns hold text (name → True)
     text_columns: frozenset = frozenset()
+    #: the generation read and the index's column kinds: ``take`` reads more columns from the same one
+    _gen: object = field(default=None, repr=False, compare=False)
+    _fields: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def code_of(text: str) -> int:
@@ -273,13 +276,23 @@ class Candidates:
             return VOCABULARY.values[int(raw)]
         return int(raw)
 
+    def take(self, rows: np.ndarray, columns: tuple[str, ...] = ()) -> Candidates:
+        """The candidates at ``rows`` (positions in this set), with ``columns`` read from the same generation
+        (the ones already read are kept): a caller may read the columns of the few it will score only."""
+        names = [name for name in columns if name not in self.columns and name in self._fields]
+        docnums = self.docnums[rows]
+        values = {name: column[rows] for name, column in self.columns.items()}
+        if names:
+            values.update(_raw_columns(tuple(names), self._fields, self._gen, docnums))
+        return Candidates(self.keywords, docnums, self.ids[rows], self.presence[rows], values, self.generation,
+                          self.text_columns, self._gen, self._fields)
+
     def coverage(self) -> np.ndarray:
         """Weighted share of the keywords each candidate holds (title full, text ``TEXT_ONLY_CREDIT``)."""
         if not len(self.ids) or not self.keywords:
             return np.zeros(len(self.ids), dtype=np.float64)
         weights = np.array([k.weight for k in self.keywords], dtype=np.float64)
-        credit = np.where(self.presence == 2, 1.0, np.where(self.presence == 1, TEXT_ONLY_CREDIT, 0.0))
-        return credit @ weights / weights.sum()
+        return _CREDIT[self.presence] @ weights / weights.sum()
 
     def matched(self, row: int) -> tuple[list[str], list[str]]:
         """(keywords in the title, keywords elsewhere in the text) of one candidate."""
@@ -311,6 +324,10 @@ def presence_in(keywords: list[Keyword], title_terms: set[str], text_terms: set[
     return row
 
 
+#: a presence value's credit: 0 not held, 1 elsewhere in the text, 2 in the title
+_CREDIT = np.array([0.0, TEXT_ONLY_CREDIT, 1.0])
+
+
 def _raw_columns(names: tuple[str, ...], column_fields: dict, gen: _Generation, docnums: np.ndarray) -> dict:
     """The candidates' values of some columns as the generation holds them: integers, text as VOCABULARY codes,
     certifications as bit sets (``Candidates.value`` decodes one)."""
@@ -329,15 +346,91 @@ def _union(arrays: list[np.ndarray], size: int) -> np.ndarray:
     return np.flatnonzero(mark)
 
 
-def _rows_of(docnums: np.ndarray, docs: np.ndarray) -> np.ndarray:
-    """Positions in the sorted ``docnums`` of the sorted ``docs`` that are in it (a merge by binary search:
-    ``np.isin`` sorts both arrays again for every keyword)."""
-    if not len(docs) or not len(docnums):
-        return np.zeros(0, dtype=np.int64)
-    rows = np.searchsorted(docnums, docs)
-    inside = rows < len(docnums)
-    rows, docs = rows[inside], docs[inside]
-    return rows[docnums[rows] == docs]
+@dataclass
+class KeywordPostings:
+    """Each keyword's documents in one generation (``SearchIndex.keyword_postings``), to draw candidates from:
+    all of them (``similar_candidates``) or, for a ranking that can prove the others cannot make its list,
+    only those holding its weightiest keywords (MaxScore-style pruning: see ``marketplace.matching.ranking``)."""
+
+    keywords: list[Keyword]
+    gen: object
+    key: tuple
+    #: live documents within the filters (a mask over the generation)
+    allowed: np.ndarray
+    #: per keyword, sorted docnums holding it in the text / in the title
+    text_docs: list[np.ndarray]
+    title_docs: list[np.ndarray]
+    #: documents classified under the HS prefix (always candidates)
+    classified: np.ndarray
+    fields: dict
+    text_columns: frozenset
+
+    def share_order(self) -> list[int]:
+        """Keyword positions, the weightiest first (ties: the text's order)."""
+        return sorted(range(len(self.keywords)), key=lambda i: (-self.keywords[i].weight, i))
+
+    def value_mask(self, column: str, text: str) -> np.ndarray:
+        """Documents whose text column ``column`` holds exactly ``text`` (a mask over the generation)."""
+        code = VOCABULARY.code(text)
+        if code is None or column not in self.gen.columns:
+            return np.zeros(len(self.allowed), dtype=bool)
+        return self.gen.columns[column] == code
+
+    def hs_mask(self, prefix: str) -> np.ndarray:
+        """Documents classified under an HS prefix (2 digits or more; a mask over the generation)."""
+        mask = np.zeros(len(self.allowed), dtype=bool)
+        if prefix and schemas.HS in self.gen.columns:
+            mask[self.gen.hs_docs(prefix)] = True
+        return mask
+
+    def candidates(self, among, seen: np.ndarray | None = None, columns: tuple[str, ...] = (),
+                   classified: bool = True, restrict=None) -> tuple[Candidates, np.ndarray]:
+        """The allowed documents holding any keyword at the positions ``among`` (plus the HS-classified ones
+        when ``classified``), leaving out those marked in ``seen``, each with its presence row over *every*
+        keyword; and ``seen`` with them marked (a new mask when None).
+
+        ``restrict(position)`` (optional) gives a mask (or None) that the documents *first* met at that position
+        of ``among`` must also be in: they are marked seen either way (a caller that knows such documents
+        cannot qualify — they hold none of the keywords before — reads them no more)."""
+        gen, keywords = self.gen, self.keywords
+        size = len(self.allowed)
+        mark = np.zeros(size, dtype=bool) if seen is None else seen
+        parts = [self.classified] if classified and len(self.classified) else []
+        if restrict is None:
+            parts += [d for i in among for d in (self.text_docs[i], self.title_docs[i]) if len(d)]
+            docnums = _union(parts, size) if parts else np.zeros(0, dtype=np.int64)
+            docnums = docnums[self.allowed[docnums] & ~mark[docnums]]
+            mark[docnums] = True
+        else:
+            chosen = []
+            if parts:
+                first = parts[0][self.allowed[parts[0]] & ~mark[parts[0]]]
+                mark[first] = True
+                chosen.append(first)
+            for i in among:
+                held = [d for d in (self.text_docs[i], self.title_docs[i]) if len(d)]
+                if not held:
+                    continue
+                docs = held[0] if len(held) == 1 else _union(held, size)
+                docs = docs[self.allowed[docs] & ~mark[docs]]
+                mark[docs] = True
+                mask = restrict(i)
+                chosen.append(docs if mask is None else docs[mask[docs]])
+            chosen = [d for d in chosen if len(d)]
+            docnums = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+        presence = np.zeros((len(docnums), len(keywords)), dtype=np.int8)
+        if len(docnums):
+            position = np.full(size, -1, dtype=np.int64)
+            position[docnums] = np.arange(len(docnums))
+            for i, (in_text, in_title) in enumerate(zip(self.text_docs, self.title_docs, strict=True)):
+                for docs, value in ((in_text, 1), (in_title, 2)):
+                    if len(docs):
+                        rows = position[docs]
+                        presence[rows[rows >= 0], i] = value
+        ids = gen.columns[schemas.ID][docnums]
+        found = Candidates(keywords, docnums, ids, presence, _raw_columns(columns, self.fields, gen, docnums),
+                           self.key, self.text_columns, gen, self.fields)
+        return found, mark
 
 
 class Similar:
@@ -380,7 +473,19 @@ class Similar:
             return select_keywords(text, df, doc_count, limit=limit, ignore=ignore, title=title, focus=focus)
 
     def _keyword_docs(self, gen: _Generation, keyword: Keyword, fieldname: str) -> np.ndarray:
-        """Sorted global docnums whose ``fieldname`` holds the keyword through any alternative."""
+        """Sorted global docnums whose ``fieldname`` holds the keyword through any alternative (kept per
+        generation: requests share their words)."""
+        key = (fieldname, keyword.alternatives)
+        cached = gen.keyword_docs.get(key)
+        if cached is not None:
+            gen.keyword_docs.move_to_end(key)
+            return cached
+        docs = self._read_keyword_docs(gen, keyword, fieldname)
+        docs.flags.writeable = False
+        gen.keep_keyword_docs(key, docs)
+        return docs
+
+    def _read_keyword_docs(self, gen: _Generation, keyword: Keyword, fieldname: str) -> np.ndarray:
         parts = []
         for alternative in keyword.alternatives:
             docs = None
@@ -393,40 +498,33 @@ class Similar:
                 parts.append(docs)
         if not parts:
             return np.zeros(0, dtype=np.int64)
-        return parts[0] if len(parts) == 1 else _union(parts, gen.size)
+        return parts[0].copy() if len(parts) == 1 else _union(parts, gen.size)
+
+    def keyword_postings(self, keywords: list[Keyword], filters: Filters | None = None,
+                         hs_prefix: str | None = None) -> KeywordPostings:
+        """Which live documents within ``filters`` hold each keyword (title and text), and — with ``hs_prefix``
+        (4 digits or more) — which are classified under it, read once from the current generation: the caller
+        then asks for the candidates holding some of the keywords (``KeywordPostings.candidates``)."""
+        with self._lock:
+            gen = self._current()
+            allowed = gen.alive
+            if filters is not None and not filters.is_empty():
+                allowed = allowed & self._filter_mask(gen, filters)
+            classified = np.zeros(0, dtype=np.int64)
+            if hs_prefix and len(hs_prefix) >= 4 and schemas.HS in self.kind.columns:
+                classified = gen.hs_docs(hs_prefix)
+            return KeywordPostings(
+                keywords=keywords, gen=gen, key=self.generation_key(), allowed=allowed,
+                text_docs=[self._keyword_docs(gen, k, schemas.TEXT) for k in keywords],
+                title_docs=[self._keyword_docs(gen, k, schemas.TITLE) for k in keywords],
+                classified=classified, fields=self.kind.columns, text_columns=self._text_columns())
 
     def similar_candidates(self, keywords: list[Keyword], filters: Filters | None = None,
                            columns: tuple[str, ...] = (), hs_prefix: str | None = None) -> Candidates:
         """Every live document within ``filters`` holding at least one keyword — or, with ``hs_prefix`` (4 digits
         or more), classified under it — with its presence row and the values of ``columns``."""
-        with self._lock:
-            gen = self._current()
-            key = self.generation_key()
-            text_docs = [self._keyword_docs(gen, k, schemas.TEXT) for k in keywords]
-            title_docs = [self._keyword_docs(gen, k, schemas.TITLE) for k in keywords]
-            nonempty = [d for d in text_docs + title_docs if len(d)]
-            if hs_prefix and len(hs_prefix) >= 4 and schemas.HS in self.kind.columns:
-                classified = gen.hs_docs(hs_prefix)
-                if len(classified):
-                    nonempty.append(classified)
-            if not nonempty:
-                empty = np.zeros(0, dtype=np.int64)
-                return Candidates(keywords, empty, empty, np.zeros((0, len(keywords)), dtype=np.int8),
-                                  _raw_columns(columns, self.kind.columns, gen, empty), key, self._text_columns())
-            docnums = _union(nonempty, gen.size)
-            allowed = gen.alive[docnums]
-            if filters is not None and not filters.is_empty():
-                allowed &= self._filter_mask(gen, filters)[docnums]
-            docnums = docnums[allowed]
-            presence = np.zeros((len(docnums), len(keywords)), dtype=np.int8)
-            for i, (in_text, in_title) in enumerate(zip(text_docs, title_docs, strict=True)):
-                for docs, value in ((in_text, 1), (in_title, 2)):
-                    rows = _rows_of(docnums, docs)
-                    if len(rows):
-                        presence[rows, i] = value
-            ids = gen.columns[schemas.ID][docnums]
-            return Candidates(keywords, docnums, ids, presence,
-                              _raw_columns(columns, self.kind.columns, gen, docnums), key, self._text_columns())
+        postings = self.keyword_postings(keywords, filters, hs_prefix)
+        return postings.candidates(range(len(keywords)), columns=columns)[0]
 
     def similar(self, keywords: list[Keyword], filters: Filters | None = None, limit: int = 20) -> list[SimilarHit]:
         """The ``limit`` documents holding the largest weighted share of ``keywords`` (ties: lower id first)."""

@@ -244,3 +244,21 @@ def test_company_profile_shows_stranded_stock_compact(app, client, en_client):
         company_id = company.id
     assert '<span title="¥1,234,567.00">¥123.46万</span>' in client.get(f"/companies/{company_id}").get_data(as_text=True)
     assert '<span title="CN¥1,234,567.00">CN¥1.2M</span>' in en_client.get(f"/companies/{company_id}").get_data(as_text=True)
+
+
+def test_translations_follow_the_locale_within_one_request(app):
+    """``_`` keeps each locale's catalog per app, but answers in the locale of the moment (a forced one too)."""
+    from flask_babel import force_locale
+
+    from marketplace.i18n import _, format_money
+
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert _("Capacity covers the quantity") == "Capacity covers the quantity"
+        assert format_money(2650) == "CN¥26.50"
+        with force_locale("zh_CN"):
+            assert _("Capacity covers the quantity") == "产能满足需求数量"
+            assert format_money(2650) == "¥26.50"
+        assert _("Capacity covers the quantity") == "Capacity covers the quantity"
+        assert format_money(2650) == "CN¥26.50"
+    with app.test_request_context("/"):
+        assert _("Matches: %(words)s", words="保温杯") == "匹配词：保温杯"

@@ -303,9 +303,25 @@ def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
         assert matching_sync.cursor() > before
 
 
+@pytest.mark.parametrize("rounds", ["default", "small"])
 @pytest.mark.parametrize("musts", [(), ("moq", "price", "capacity", "region", "category")])
-def test_ranking_equals_scoring_every_candidate(app, world, musts):
-    """The bound-ordered scan returns exactly the best matches ``fit`` gives over every candidate."""
+def test_ranking_equals_scoring_every_candidate(app, world, musts, rounds, monkeypatch):
+    """The bound-ordered scan returns exactly the best matches ``fit`` gives over every candidate — also when
+    candidates are drawn a keyword at a time (pruned by the ceiling of the keywords left) and sorted three at
+    a time."""
+    from search_index.similar import KeywordPostings
+
+    draws = {"n": 0}
+    if rounds == "small":
+        monkeypatch.setattr(ranking, "FIRST_SHARE", 0.0)
+        monkeypatch.setattr(ranking, "SORTED_AT_ONCE", 3)
+        drawn = KeywordPostings.candidates
+
+        def counted(self, *args, **kwargs):
+            draws["n"] += 1
+            return drawn(self, *args, **kwargs)
+
+        monkeypatch.setattr(KeywordPostings, "candidates", counted)
     rng = random.Random(3)
     with app.app_context():
         for n in range(60):
@@ -331,6 +347,8 @@ def test_ranking_equals_scoring_every_candidate(app, world, musts):
                                             inferred_hs=profile.hs)
             assert [(-r.fit.score, r.product_id) for r in ranked] == sorted(every)[:limit]
         db.session.rollback()
+    if rounds == "small":
+        assert draws["n"] > 4  # the rounds ran (three limits): the comparison covers the pruned path
 
 
 # ----------------------------------------------------------------------------- pages, CLI, authorization

@@ -195,6 +195,13 @@ def max_points(request: RequestFacts) -> float:
 
 
 
+def ceiling(request: RequestFacts, coverage: float) -> float:
+    """The highest score this request can give a product reaching ``coverage``: every other part at its most
+    and both bonuses (at least every ``bounds`` of a product with that coverage)."""
+    rest = max_points(request) - TEXT_MAX
+    return min(100.0, 100.0 * (TEXT_MAX * coverage + rest) / max_points(request) + BONUS_TARIFF_HIT + BONUS_ZJTX)
+
+
 def best_possible(coverage: float) -> float:
     """The highest score any request could give a product reaching ``coverage`` (every other part at its most,
     the largest denominator, both bonuses): what a product must beat to enter a full list."""
