@@ -18,7 +18,7 @@ imported through the import path and spread over ``EXPORTERS`` exporters; ``--re
 requests from ``bench.sourcing_bench.generate_requests``' templates; both indexes rebuilt, every
 request matched): p50/p95/p99 of (1) request → top 20 with explanations computed by the engine, warm (a
 second pass over the sample: its postings cached, as in a running worker) and cold (a new postings cache
-before each call), and read from the materialized ``matches`` table as the request page does; (2) ``recompute_product`` of one product (rolled back); (3) save → visible:
+and no kept keyword documents before each call), and read from the materialized ``matches`` table as the request page does; (2) ``recompute_product`` of one product (rolled back); (3) save → visible:
 a product's title changed through the catalog service (inline drain and matching catch-up), then the
 owner's product page fetched until it lists the request; (4) the matches pages (exporter's 商机, buyer's
 request page). Beside (1) and (2), SQLite FTS5 over the same segmented words given the same keywords
@@ -570,6 +570,10 @@ def performance(products: int, requests: int, seed: int) -> dict:
                     profile = profiles.request_profile(db.session, request)
                     keywords = profile.keywords
                     index.postings_cache = PostingsCache()
+                    with index._lock:  # and the generation's keyword documents (ranking keeps them per generation)
+                        generation = index._current()
+                        generation.keyword_docs.clear()
+                        generation.keyword_docs_bytes = 0
                     started = time.perf_counter()
                     ranked = match_ranking.rank_products(request, keywords, limit=TOP, inferred=profile.category,
                                                     inferred_hs=profile.hs)
