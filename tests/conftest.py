@@ -96,19 +96,46 @@ def app_config(db_backend, tmp_path, request) -> dict:
     return make_test_config(tmp_path, uri)
 
 
+#: PostgreSQL schemas known to hold exactly the app's tables, all empty (left so by the last test's teardown)
+_PG_CLEAN: set[str] = set()
+
+
+def _pg_tables_as_defined(schema: str) -> bool:
+    """Whether the schema holds exactly the app's tables with their columns (no test dropped, migrated or added
+    one): then emptying them is as good as creating them again, and much cheaper."""
+    found = set(db.session.execute(sa.text(
+        "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') "
+        "AND a.attnum > 0 AND NOT a.attisdropped"), {"schema": schema}).all())
+    wanted = {(table.name, column.name) for table in db.metadata.sorted_tables for column in table.columns}
+    return found == wanted
+
+
 @pytest.fixture
-def app(app_config, db_backend):
-    """A fresh app with empty tables."""
+def app(app_config, db_backend, request):
+    """A fresh app with empty tables. On PostgreSQL the schema's tables are created once and emptied after
+    each test (TRUNCATE … RESTART IDENTITY: 0.14 s; dropping and creating them was 0.6 s a test); a test that
+    changed them (a migration, a restore, a drop) leaves the schema to be made again for the next one."""
+    schema = request.getfixturevalue("pg_schema") if db_backend == "postgresql" else None
     application = create_app(app_config)
     with application.app_context():
-        if db_backend == "postgresql":
-            db.drop_all()
-        db.create_all()
+        if schema is None:
+            db.create_all()
+        elif schema not in _PG_CLEAN:
+            db.session.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            db.session.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            db.session.commit()
+            db.create_all()
+        _PG_CLEAN.discard(schema)
     yield application
     with application.app_context():
         db.session.remove()
-        if db_backend == "postgresql":
-            db.drop_all()
+        if schema is not None and _pg_tables_as_defined(schema):
+            names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+            db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+            _PG_CLEAN.add(schema)
+        db.session.remove()
         db.engine.dispose()
 
 

@@ -256,6 +256,8 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     refill.update(candidates - set(profiles))  # no stored profile yet: the request's own side chooses one
     for facts in _matchable_facts(session, profiles) if record is not None else ():
         match = existing.get(facts.id)
+        if match is None and not _may_be_relevant(facts, product, coverage.get(facts.id, 0.0)):
+            continue  # its words and classification cannot make it the right goods: fit() would say no
         keywords = profiles[facts.id][1].keywords
         result = fit(facts, product, presence_in(keywords, title_terms, text_terms))
         if not result.matches:
@@ -291,6 +293,15 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
         removed += fewer
     return added, removed
 
+
+
+def _may_be_relevant(facts: RequestFacts, product, coverage_bound: float) -> bool:
+    """Whether the product can be the right goods for the request (``Fit.relevance`` ≥ ``MIN_RELEVANCE``) given
+    a bound of its coverage: a cheap test before ``fit`` (a product's common words reach thousands of requests)."""
+    if not facts.classified:
+        return coverage_bound >= MIN_RELEVANCE - 1e-9
+    goods = scoring.GOODS_POINTS[scoring.goods_level(facts, product)]
+    return (scoring.TEXT_MAX * coverage_bound + goods) / (scoring.TEXT_MAX + scoring.GOODS_MAX) >= MIN_RELEVANCE - 1e-9
 
 
 def _last_place(session: Session, request_id: int) -> Match | None:
