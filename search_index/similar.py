@@ -245,9 +245,6 @@ class Candidates:
     generation: tuple = ()
     #: which columns hold text (name → True)
     text_columns: frozenset = frozenset()
-    #: the generation read and the index's column kinds: ``take`` reads more columns from the same one
-    _gen: object = field(default=None, repr=False, compare=False)
-    _fields: dict = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def code_of(text: str) -> int:
@@ -275,17 +272,6 @@ class Candidates:
         if name in self.text_columns:
             return VOCABULARY.values[int(raw)]
         return int(raw)
-
-    def take(self, rows: np.ndarray, columns: tuple[str, ...] = ()) -> Candidates:
-        """The candidates at ``rows`` (positions in this set), with ``columns`` read from the same generation
-        (the ones already read are kept): a caller may read the columns of the few it will score only."""
-        names = [name for name in columns if name not in self.columns and name in self._fields]
-        docnums = self.docnums[rows]
-        values = {name: column[rows] for name, column in self.columns.items()}
-        if names:
-            values.update(_raw_columns(tuple(names), self._fields, self._gen, docnums))
-        return Candidates(self.keywords, docnums, self.ids[rows], self.presence[rows], values, self.generation,
-                          self.text_columns, self._gen, self._fields)
 
     def coverage(self) -> np.ndarray:
         """Weighted share of the keywords each candidate holds (title full, text ``TEXT_ONLY_CREDIT``)."""
@@ -429,7 +415,7 @@ class KeywordPostings:
                         presence[rows[rows >= 0], i] = value
         ids = gen.columns[schemas.ID][docnums]
         found = Candidates(keywords, docnums, ids, presence, _raw_columns(columns, self.fields, gen, docnums),
-                           self.key, self.text_columns, gen, self.fields)
+                           self.key, self.text_columns)
         return found, mark
 
 
