@@ -484,7 +484,7 @@ class Similar:
                 parts.append(docs)
         if not parts:
             return np.zeros(0, dtype=np.int64)
-        return parts[0].copy() if len(parts) == 1 else _union(parts, gen.size)
+        return parts[0] if len(parts) == 1 else _union(parts, gen.size)  # fresh arrays: frozen by the caller
 
     def keyword_postings(self, keywords: list[Keyword], filters: Filters | None = None,
                          hs_prefix: str | None = None) -> KeywordPostings:
