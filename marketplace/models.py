@@ -5,7 +5,7 @@ from marketplace.catalog.models import Certification, PriceTier, Product, Produc
 from marketplace.deals.models import OrderIntent, OrderIntentEvent, OrderIntentMessage  # noqa: F401
 from marketplace.imports.models import ImportJob  # noqa: F401
 from marketplace.mail import OutboxEmail  # noqa: F401
-from marketplace.matching.models import ArchivedMatch, Match, MatchProfile, MatchTerm, SupplierShortlist  # noqa: F401
+from marketplace.matching.models import ArchivedMatch, Match, MatchCounter, MatchProfile, SupplierShortlist  # noqa: F401
 from marketplace.notifications.models import Notification  # noqa: F401
 from marketplace.search.models import IndexChange, IndexReplica  # noqa: F401
 from marketplace.sessions.models import (  # noqa: F401

@@ -14,10 +14,10 @@ from marketplace.catalog import services as catalog_services
 from marketplace.catalog.models import Certification, Product, ProductStatus
 from marketplace.catalog.rows import PriceTierInput
 from marketplace.extensions import db
-from marketplace.matching import profiles, ranking
+from marketplace.matching import demand, profiles, ranking, scoring
 from marketplace.matching import services as matching
 from marketplace.matching import sync as matching_sync
-from marketplace.matching.models import Match
+from marketplace.matching.models import Match, MatchProfile
 from marketplace.matching.scoring import MIN_SCORE, ProductFacts, RequestFacts, fit, price_at
 from marketplace.sourcing import services as sourcing
 from marketplace.sourcing.models import ProcurementRequest
@@ -240,23 +240,35 @@ def test_expired_certificate_is_missing(app, world):
         assert match is not None and "cert_missing" in [g["code"] for g in match.gaps]
 
 
-def test_materialized_equals_recomputed_after_random_changes(app, world):
-    rng = random.Random(7)
+@pytest.mark.parametrize("list_size", [100, 2], ids=["lists-open", "lists-full"])
+@pytest.mark.parametrize("rebuild_after", [0, 10_000], ids=["demand-rebuilt-each-change", "demand-overlay"])
+def test_materialized_equals_recomputed_after_random_changes(app, world, rebuild_after, list_size, monkeypatch):
+    """Whatever the product side's in-memory demand holds (built again at every change, or built once with every
+    later profile read as its overlay), and whether a product must beat a full list's last place, the matches
+    equal a recompute of every request from its own side."""
+    monkeypatch.setattr(demand, "REBUILD_AFTER", rebuild_after)
+    monkeypatch.setattr(matching, "MATCHES_PER_REQUEST", list_size)
+    rng = random.Random(f"changes-{rebuild_after}-{list_size}")
     with app.app_context():
         actors = [(world["exporter"], world["exporter_user"]), (world["rival"], world["rival_user"])]
         requests = [_post(world["buyer_user"], title=title, quantity=rng.choice([100, 2000, 9000]))
                     for title in ("采购不锈钢保温杯", "求购炒锅", "采购保温杯 学生", "电饭煲 采购")]
         products = [world["cup"], world["pot"], world["rival_cup"]]
-        for step in range(14):
-            action = rng.choice(["new", "edit", "archive", "close"])
+        titles = ["不锈钢保温杯", "保温杯 大容量", "铸铁炒锅", "智能电饭煲", "不锈钢水杯"]
+        closed_after_demand = 0
+        for step in range(40):
+            action = rng.choice(["new", "new", "edit", "retitle", "archive", "close", "request", "edit_request",
+                                 "certify"])
             company, user = rng.choice(actors)
             if action == "new":
-                title = rng.choice(["不锈钢保温杯", "保温杯 大容量", "铸铁炒锅", "智能电饭煲", "不锈钢水杯"])
-                products.append(make_product(company=company, actor=user, title_zh=f"{title} {step}",
+                products.append(make_product(company=company, actor=user, title_zh=f"{rng.choice(titles)} {step}",
                                              moq=rng.choice([10, 500, 5000])).id)
-            elif action == "edit":
+            elif action in ("edit", "retitle"):
                 product = db.session.get(Product, rng.choice(products))
-                product.moq = rng.choice([10, 5000])
+                if action == "edit":
+                    product.moq = rng.choice([10, 5000])
+                else:
+                    product.title_zh = f"{rng.choice(titles)} {step}"
                 db.session.commit()
             elif action == "archive":
                 product = db.session.get(Product, rng.choice(products))
@@ -264,8 +276,29 @@ def test_materialized_equals_recomputed_after_random_changes(app, world):
             elif action == "close" and len(requests) > 2:
                 victim = requests.pop(rng.randrange(len(requests)))
                 victim = db.session.get(ProcurementRequest, victim.id)
+                closed_after_demand += bool(app.extensions.get("rongtong_demand"))
                 sourcing.close_request(world["buyer_user"], victim.id, victim.version, "")
+            elif action == "request":  # certifications and MOQ may be musts: decided before fit() on the product side
+                requests.append(_post(world["buyer_user"], title=f"采购{rng.choice(titles)}",
+                                      quantity=rng.choice([100, 2000, 9000]),
+                                      required_certifications=rng.choice([(), ("CCC",), ("CCC", "CE")]),
+                                      must_requirements=rng.choice([("certifications",), ("certifications", "moq")])))
+            elif action == "certify":  # valid beyond every deadline, or expiring before them
+                product = db.session.get(Product, rng.choice(products))
+                db.session.add(Certification(product_id=product.id, kind=rng.choice(["CCC", "CE"]),
+                                             number=f"2024{step:03d}", expires_on=today_in_china() + timedelta(
+                                                 days=rng.choice([5, 400]))))
+                db.session.commit()  # logged as a change of its product
+            elif action == "edit_request":
+                target = db.session.get(ProcurementRequest, rng.choice(requests).id)
+                sourcing.update_request(world["buyer_user"], target.id, _input(
+                    title=f"采购{rng.choice(titles)}", quantity=rng.choice([100, 2000, 9000])), target.version)
+        assert app.extensions["rongtong_demand"].demand is not None  # the product side went through the demand
+        assert closed_after_demand  # a request it held was closed after it was built
         db.session.expire_all()
+        stored = {p.request_id: (p.match_count, p.last_score, p.last_product_id)
+                  for p in db.session.scalars(sa.select(MatchProfile))}
+        assert stored == matching._count_places(db.session, stored)  # each list's place kept in step
         materialized = sorted((m.request_id, m.product_id, m.score_x10, json.dumps(m.gaps, sort_keys=True))
                               for m in db.session.scalars(sa.select(Match)))
         db.session.commit()
@@ -274,6 +307,30 @@ def test_materialized_equals_recomputed_after_random_changes(app, world):
         recomputed = sorted((m.request_id, m.product_id, m.score_x10, json.dumps(m.gaps, sort_keys=True))
                             for m in db.session.scalars(sa.select(Match)))
         assert materialized and materialized == recomputed
+
+
+@pytest.mark.parametrize("rebuild_after", [0, 10_000], ids=["demand-rebuilt-each-change", "demand-overlay"])
+def test_product_side_follows_requests_changed_or_closed_after_its_demand_was_built(app, world, rebuild_after,
+                                                                                   monkeypatch):
+    monkeypatch.setattr(demand, "REBUILD_AFTER", rebuild_after)
+    with app.app_context():
+        cups = _post(world["buyer_user"], title="采购不锈钢保温杯", description="食品级")
+        pots = _post(world["buyer_user"], title="采购不锈钢保温杯 大容量", description="食品级")
+        app.extensions["rongtong_demand"].demand = None  # built again at the next product change, holding both
+        make_product(company=world["rival"], actor=world["rival_user"], title_zh="保温杯 一", moq=10)
+        held = app.extensions["rongtong_demand"].demand
+        assert held is not None and {cups.id, pots.id} <= set(held.row_of)  # both in the built demand
+        sourcing.close_request(world["buyer_user"], cups.id, db.session.get(ProcurementRequest, cups.id).version, "")
+        target = db.session.get(ProcurementRequest, pots.id)
+        sourcing.update_request(world["buyer_user"], pots.id, _input(title="采购铸铁炒锅", description="炒锅 铸铁"),
+                                target.version)
+        cup = make_product(company=world["rival"], actor=world["rival_user"], title_zh="不锈钢保温杯 食品级 二",
+                           moq=10)
+        pot = make_product(company=world["rival"], actor=world["rival_user"], title_zh="铸铁炒锅 家用", moq=10,
+                           category="small_appliances")
+        assert _matches(cups.id) == {}  # closed: its row in the demand is not matched again
+        now = _matches(pots.id)
+        assert pot.id in now and cup.id not in now  # its new words, not those the demand was built with
 
 
 def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
@@ -572,3 +629,55 @@ def test_a_session_demand_lines_matches_are_kept_when_it_closes_and_the_report_c
         assert figures.session_report(scope, session_id).figures.matches == len(matched)
         listed = rows.page("matches", [session_id], rows.RowFilter())
         assert listed.total == len(matched) and {r.product_id for r in listed.items} == set(matched)
+
+
+def test_demand_finds_every_request_fit_matches_with_its_exact_presence():
+    """The product side's in-memory demand against the canonical ``fit``: every (request, product) pair that
+    matches is found, and each found request gets the coverage and presence row ``fit`` and ``presence_in``
+    give (random requests and products over a small vocabulary, multi-term keywords, HS codes, categories,
+    certifications and MOQ as musts)."""
+    from search_index import Keyword, presence_in
+
+    rng = random.Random(11)
+    words = ["保温杯", "不锈钢", "炒锅", "铸铁", "电饭煲", "智能", "水杯", "食品级", "大容量", "学生", "户外", "304"]
+    hs_codes = ["", "7323", "732393", "851660", "8516", "9617", "961700"]
+    categories = ["other", "kitchenware", "small_appliances"]
+    entries = []
+    for request_id in range(1, 81):
+        keywords = []
+        for text in rng.sample(words, rng.randint(1, 5)):
+            alternatives = [(text,)] + ([(text, rng.choice(words))] if rng.random() < 0.3 else [])
+            keywords.append(Keyword(text, round(rng.uniform(0.2, 3.0), 3), tuple(alternatives)))
+        certs = tuple(sorted(rng.sample(["CCC", "CE", "FDA"], rng.choice([0, 0, 1, 2]))))
+        facts = RequestFacts(
+            id=request_id, buyer_id=1, quantity=rng.choice([100, 2000, 9000]), category=rng.choice(categories),
+            hs_code=rng.choice(hs_codes), target_fen=rng.choice([None, 2500]), required_certifications=certs,
+            musts=frozenset(rng.sample(["certifications", "moq", "price"], rng.randint(0, 3))),
+            deadline_key=rng.choice([20270101, 20270601]),
+            weights=tuple(k.weight for k in keywords), keyword_texts=tuple(k.text for k in keywords))
+        entries.append(demand.Entry(facts, keywords, 0))
+    held = demand.Demand(entries, 0)
+    found_pairs = matching_pairs = 0
+    for product_id in range(1, 201):
+        title = set(rng.sample(words, rng.randint(1, 4)))
+        text = title | set(rng.sample(words, rng.randint(0, 4)))
+        product = ProductFacts(
+            id=product_id, company_id=2, category=rng.choice(categories), hs_code=rng.choice(hs_codes + ["73239300"]),
+            moq=rng.choice([10, 1000, 2000, 5000]), tiers=((10, rng.choice([2000, 2600, 4000])),),
+            cert_until={code: rng.choice([0, 20261231, 20270101, 20270301, 20271231])
+                        for code in rng.sample(["CCC", "CE", "FDA"], rng.randint(0, 3))})
+        found = held.find(product, title, text, 20261201)
+        rows = {int(row): i for i, row in enumerate(found.rows)}
+        for row, entry in enumerate(entries):
+            presence = presence_in(entry.keywords, title, text)
+            result = fit(entry.facts, product, presence)
+            if result.matches:
+                matching_pairs += 1
+                assert row in rows, (entry.facts, product)
+            if row in rows:
+                found_pairs += 1
+                assert list(found.presence(row)) == list(presence)
+                assert found.coverage[rows[row]] == pytest.approx(result.coverage)
+                # what decides whether it can enter a full list: never below the score fit() gives
+                assert scoring.ceiling(entry.facts, found.coverage[rows[row]]) >= result.score - 0.05
+    assert matching_pairs > 300 and found_pairs < 80 * 200 / 2  # many matches, and most pairs left out before fit()

@@ -1,5 +1,5 @@
-"""Matching tables: ``matches`` (materialized pairs), ``match_profiles`` (a request's keywords) and
-``match_terms`` (which requests a term can match: the product side's candidate lookup).
+"""Matching tables: ``matches`` (materialized pairs), ``match_profiles`` (a request's keywords, stamped in the
+order of writes), ``match_counters`` (the stamps), ``archived_matches`` and ``supplier_shortlist``.
 
 Imports only extensions, database helpers and the models of the matched objects.
 """
@@ -104,17 +104,21 @@ class MatchProfile(db.Model):
     keywords: Mapped[list] = mapped_column(sa.JSON, default=list)
     generation: Mapped[str] = mapped_column(sa.String(120), default="")
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when it was written, in the order of writes (``demand.next_stamp``): what the product side's in-memory
+    #: demand has not seen yet is ``stamp`` above the one it was built to
+    stamp: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0", index=True)
+    #: its list as ``matches`` holds it — how many, and the last place's score ×10 and product (the product side
+    #: decides from these whether a product can enter; NULL: not known yet, counted from ``matches``)
+    match_count: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    last_score: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    last_product_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
 
-class MatchTerm(db.Model):
-    """A term one of a request's keywords matches through (the lookup from a product's words to requests),
-    with the keyword's number and its share of the request's keyword weight (a bound of a product's coverage
-    before the request is read); ``keyword`` -1 with ``hs:`` terms (the request's HS code)."""
+class MatchCounter(db.Model):
+    """A named counter handed out under a row lock (``demand``: the stamps of ``match_profiles``)."""
 
-    __tablename__ = "match_terms"
+    __tablename__ = "match_counters"
 
-    term: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("procurement_requests.id", ondelete="CASCADE"), primary_key=True, index=True)
-    keyword: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    share: Mapped[float] = mapped_column(sa.Float, default=0.0)
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from marketplace.database import utcnow
-from marketplace.matching.models import MatchProfile, MatchTerm
+from marketplace.matching.demand import next_stamp
+from marketplace.matching.models import MatchProfile
 from marketplace.matching.scoring import (
     DEFAULT_MUSTS,
     REQUIREMENTS,
@@ -27,10 +27,6 @@ from search_index.analysis import index_terms
 PRODUCT_COLUMNS = (schemas.COMPANY, schemas.CATEGORY, schemas.HS, schemas.PROVINCE, schemas.CITY, schemas.MOQ,
                    schemas.TIERS, schemas.CAPACITY, schemas.READINESS, schemas.CERT_UNTIL, schemas.TARIFF_HIT,
                    schemas.VERIFIED, schemas.MIN_PRICE, schemas.CERTS)
-#: ``match_terms`` rows naming a request's HS code (4 digits or more) rather than a word
-HS_TERM = "hs:"
-#: terms looked up per query of ``match_terms``
-TERM_CHUNK = 400
 
 
 def product_index():
@@ -209,7 +205,7 @@ def effective_hs(request: ProcurementRequest, profile: Profile) -> str:
 
 
 def request_profile(session: Session, request: ProcurementRequest, refresh: bool = False) -> Profile:
-    """The request's stored profile; chosen (and stored with its keywords' terms) when missing or ``refresh``."""
+    """The request's stored profile; chosen (and stored, with the next stamp) when missing or ``refresh``."""
     stored = session.get(MatchProfile, request.id)
     if stored is not None and not refresh:
         return Profile.from_json(stored.keywords)
@@ -220,16 +216,7 @@ def request_profile(session: Session, request: ProcurementRequest, refresh: bool
     stored.keywords = profile.as_json()
     stored.generation = index_generation()
     stored.computed_at = utcnow()
-    total = sum(k.weight for k in profile.keywords) or 1.0
-    rows = {(term[:100], number): k.weight / total for number, k in enumerate(profile.keywords)
-            for alternative in k.alternatives for term in alternative}
-    hs = effective_hs(request, profile)
-    if len(hs) >= 4:  # products classified under it are candidates without a shared word
-        rows[(HS_TERM + hs, -1)] = 0.0
-    session.execute(sa.delete(MatchTerm).where(MatchTerm.request_id == request.id))
-    if rows:
-        session.execute(sa.insert(MatchTerm), [{"term": term, "request_id": request.id, "keyword": number,
-                                                "share": share} for (term, number), share in sorted(rows.items())])
+    stored.stamp = next_stamp(session)  # the product side's in-memory demand reads what it has not seen by it
     return profile
 
 

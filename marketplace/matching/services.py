@@ -19,10 +19,10 @@
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -30,12 +30,9 @@ from marketplace.catalog.models import Product
 from marketplace.database import UTCDateTime, utcnow
 from marketplace.errors import NotFound
 from marketplace.i18n import _l, today_in_china
-from marketplace.matching import scoring
-from marketplace.matching.models import ArchivedMatch, Match, MatchProfile, MatchTerm
+from marketplace.matching import demand, scoring
+from marketplace.matching.models import ArchivedMatch, Match, MatchProfile
 from marketplace.matching.profiles import (
-    HS_TERM,
-    TERM_CHUNK,
-    Profile,
     current_profile,
     index_generation,
     product_facts,
@@ -47,12 +44,11 @@ from marketplace.matching.scoring import (
     MATCHES_PER_REQUEST,
     MIN_RELEVANCE,
     Fit,
-    RequestFacts,
     fit,
 )
 from marketplace.sourcing.models import ProcurementRequest
 from marketplace.sourcing.states import RequestState
-from search_index import ProductRecord, presence_in
+from search_index import ProductRecord, presence_in, schemas
 
 # ----------------------------------------------------------------------------- writing matches
 
@@ -76,7 +72,69 @@ def _write_request_matches(session: Session, request: ProcurementRequest, ranked
             added += 1
         _fill(match, item.company_id, item.fit, generation, now)
     removed = len(set(existing) - set(wanted))
+    profile = session.get(MatchProfile, request.id)
+    if profile is not None:
+        _set_place(profile, _place_of((int(round(r.fit.score * 10)), r.product_id) for r in ranked))
     return added, removed
+
+
+#: a request's list: (how many matches, the last place's score ×10, the last place's product id)
+Place = tuple[int, int, int]
+
+
+def _place_of(pairs: Iterable[tuple[int, int]]) -> Place:
+    """The place of a list of (score ×10, product id): the last is the lowest score, of those the highest id."""
+    count, last = 0, (0, 0)
+    for score, product_id in pairs:
+        if not count or (score, -product_id) < (last[0], -last[1]):
+            last = (score, product_id)
+        count += 1
+    return count, last[0], last[1]
+
+
+def _set_place(profile: MatchProfile, place: Place) -> None:
+    profile.match_count, profile.last_score, profile.last_product_id = place
+
+
+def _count_places(session: Session, request_ids: Iterable[int]) -> dict[int, Place]:
+    """Request id → its place counted from ``matches``."""
+    ids = sorted(request_ids)
+    pairs: dict[int, list[tuple[int, int]]] = {request_id: [] for request_id in ids}
+    for start in range(0, len(ids), 500):
+        for request_id, score, product_id in session.execute(
+                sa.select(Match.request_id, Match.score_x10, Match.product_id)
+                .where(Match.request_id.in_(ids[start:start + 500]))):
+            pairs[request_id].append((score, product_id))
+    return {request_id: _place_of(found) for request_id, found in pairs.items()}
+
+
+def store_places(session: Session, request_ids: Iterable[int]) -> None:
+    """Count these requests' lists again into their profiles (after matches were added, removed or rescored)."""
+    places = _count_places(session, request_ids)
+    if places:
+        session.execute(sa.update(MatchProfile), [
+            {"request_id": request_id, "match_count": count, "last_score": score, "last_product_id": product_id}
+            for request_id, (count, score, product_id) in places.items()])
+
+
+def _places(session: Session, request_ids: Iterable[int]) -> dict[int, Place]:
+    """Request id → its place, for those of ``request_ids`` with a stored profile (a closed request's is deleted);
+    counted from ``matches`` (and stored) where the profile does not know it yet."""
+    ids = sorted(request_ids)
+    out: dict[int, Place] = {}
+    unknown: list[int] = []
+    for start in range(0, len(ids), 500):
+        for request_id, count, score, product_id in session.execute(
+                sa.select(MatchProfile.request_id, MatchProfile.match_count, MatchProfile.last_score,
+                          MatchProfile.last_product_id).where(MatchProfile.request_id.in_(ids[start:start + 500]))):
+            if count is None:
+                unknown.append(request_id)
+            else:
+                out[request_id] = (count, score or 0, product_id or 0)
+    if unknown:
+        store_places(session, unknown)
+        out.update(_count_places(session, unknown))
+    return out
 
 
 def _fill(match: Match, exporter_id: int, result: Fit, generation: str, now) -> None:
@@ -98,13 +156,13 @@ def recompute_request(session: Session, request_id: int, refresh: bool = True) -
     if request is None or not is_matchable(request):
         archive_session_matches(session, Match.request_id == request_id)
         removed = session.execute(sa.delete(Match).where(Match.request_id == request_id)).rowcount or 0
-        session.execute(sa.delete(MatchTerm).where(MatchTerm.request_id == request_id))
         session.execute(sa.delete(MatchProfile).where(MatchProfile.request_id == request_id))
         return 0, removed
     if request.session_id is not None:  # open again: its matches are live, not archived
         session.execute(sa.delete(ArchivedMatch).where(ArchivedMatch.request_id == request_id))
     profile = request_profile(session, request, refresh=refresh)
-    ranked = rank_products(request, profile.keywords, inferred=profile.category, inferred_hs=profile.hs)
+    ranked = rank_products(request, profile.keywords, limit=MATCHES_PER_REQUEST, inferred=profile.category,
+                           inferred_hs=profile.hs)
     return _write_request_matches(session, request, ranked, index_generation())
 
 
@@ -130,41 +188,8 @@ def _product_record(session: Session, product_id: int) -> ProductRecord | None:
     return records[0] if records else None
 
 
-def _coverage_bounds(session: Session, terms: Iterable[str]) -> dict[int, float]:
-    """Request id → a bound of the coverage a product holding ``terms`` can reach with its keywords (the
-    shares of the keywords any of whose terms it holds); ``hs:`` terms count as a hit of share 0."""
-    terms = sorted({t[:100] for t in terms})
-    shares: dict[tuple[int, int], float] = {}
-    for start in range(0, len(terms), TERM_CHUNK):
-        for request_id, number, share in session.execute(
-                sa.select(MatchTerm.request_id, MatchTerm.keyword, MatchTerm.share)
-                .where(MatchTerm.term.in_(terms[start:start + TERM_CHUNK]))):
-            key = (request_id, number)
-            shares[key] = max(shares.get(key, 0.0), share or 0.0)
-    bounds: dict[int, float] = {}
-    for (request_id, _number), share in shares.items():
-        bounds[request_id] = min(1.0, bounds.get(request_id, 0.0) + share)
-    return bounds
-
-
-def _last_places(session: Session, request_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
-    """Request id → (count, lowest score ×10) of its matches, for the given requests that have any."""
-    ids = sorted(request_ids)
-    out: dict[int, tuple[int, int]] = {}
-    for start in range(0, len(ids), 500):
-        out.update({row[0]: (row[1], row[2]) for row in session.execute(
-            sa.select(Match.request_id, sa.func.count(), sa.func.min(Match.score_x10))
-            .where(Match.request_id.in_(ids[start:start + 500])).group_by(Match.request_id))})
-    return out
-
-
-#: parsed profiles by (request id, when computed): a profile row never changes without a new time
-_PROFILE_CACHE: OrderedDict = OrderedDict()
-PROFILE_CACHE_SIZE = 50_000
-#: a request's scoring facts by (request id, version, its profile's time): neither changes without a new key
-_FACTS_CACHE: OrderedDict = OrderedDict()
-#: the request columns the product side reads (the facts, and whether the request is matchable)
-_FACT_COLUMNS = (
+#: the request columns a request's facts are made of (and whether it is matchable)
+FACT_COLUMNS = (
     ProcurementRequest.id, ProcurementRequest.version, ProcurementRequest.state, ProcurementRequest.deadline,
     ProcurementRequest.buyer_company_id, ProcurementRequest.quantity, ProcurementRequest.category,
     ProcurementRequest.hs_code, ProcurementRequest.delivery_province_code, ProcurementRequest.delivery_city_code,
@@ -173,53 +198,27 @@ _FACT_COLUMNS = (
 )
 
 
-def _profiles(session: Session, request_ids: Iterable[int]) -> dict[int, tuple[object, Profile]]:
-    """The stored profiles of these requests with their times, parsed once per process and version (the JSON
-    is read only for profiles not in the cache)."""
-    ids = sorted(request_ids)
-    out: dict[int, tuple[object, Profile]] = {}
-    missing: list[int] = []
-    for start in range(0, len(ids), 500):
-        for request_id, computed_at in session.execute(
-                sa.select(MatchProfile.request_id, MatchProfile.computed_at)
-                .where(MatchProfile.request_id.in_(ids[start:start + 500]))):
-            cached = _PROFILE_CACHE.get((request_id, computed_at))
-            if cached is None:
-                missing.append(request_id)
-            else:
-                out[request_id] = (computed_at, cached)
-    for start in range(0, len(missing), 500):
-        for request_id, computed_at, keywords in session.execute(
-                sa.select(MatchProfile.request_id, MatchProfile.computed_at, MatchProfile.keywords)
-                .where(MatchProfile.request_id.in_(missing[start:start + 500]))):
-            profile = Profile.from_json(keywords)
-            out[request_id] = (computed_at, profile)
-            _PROFILE_CACHE[(request_id, computed_at)] = profile
-    while len(_PROFILE_CACHE) > PROFILE_CACHE_SIZE:
-        _PROFILE_CACHE.popitem(last=False)
-    return out
-
-
-def _matchable_facts(session: Session, profiles: dict[int, tuple[object, Profile]]) -> list[RequestFacts]:
-    """The scoring facts of the matchable requests among ``profiles``' (id order): read as plain columns, kept
-    per (id, version, profile time) — the product side of a common word reads thousands of requests."""
-    ids = sorted(profiles)
-    today = today_in_china()
-    out: list[RequestFacts] = []
-    for start in range(0, len(ids), 500):
-        rows = session.execute(sa.select(*_FACT_COLUMNS).where(ProcurementRequest.id.in_(ids[start:start + 500]))
-                               .order_by(ProcurementRequest.id))
-        for row in rows:
-            if not is_matchable(row, today):
-                continue
-            stamp, profile = profiles[row.id]
-            key = (row.id, row.version, stamp)
-            facts = _FACTS_CACHE.get(key)
-            if facts is None:
-                facts = _FACTS_CACHE[key] = profile.facts(row)
-            out.append(facts)
-    while len(_FACTS_CACHE) > PROFILE_CACHE_SIZE:
-        _FACTS_CACHE.popitem(last=False)
+def _demand_candidates(session: Session, product, title_terms: set[str], text_terms: set[str],
+                       existing: Iterable[int]) -> dict[int, tuple[demand.Entry, float, np.ndarray]]:
+    """Request id → (its demand entry, the product's coverage of its keywords, its presence row) for the requests
+    the product may match (``demand.Demand.find``) and those it matches now; a request missing here has no
+    stored profile of an open request, or its deadline passed. (A request closed since the demand was built
+    is still there: its profile is gone, which the caller's ``_places`` finds.)"""
+    base, masked, overlay = demand.current(session)
+    today = schemas.date_key(today_in_china())
+    out: dict[int, tuple[demand.Entry, float, np.ndarray]] = {}
+    found = [base.find(product, title_terms, text_terms, today, masked),
+             overlay.find(product, title_terms, text_terms, today)]
+    for held in found:
+        for row, coverage in zip(held.rows.tolist(), held.coverage.tolist(), strict=True):
+            out[held.demand.entries[row].facts.id] = (held.demand.entries[row], coverage, held.presence(row))
+    for request_id in existing:  # scored again whatever the bounds say (it may leave the list)
+        if request_id in out:
+            continue
+        for held, mask in ((found[0], masked), (found[1], None)):
+            row = held.demand.row_of.get(request_id)
+            if row is not None and (mask is None or not mask[row]) and held.demand.deadline[row] >= today:
+                out[request_id] = (held.demand.entries[row], 1.0, held.presence(row))
     return out
 
 
@@ -231,62 +230,62 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     refill: set[int] = set()
     added = removed = 0
     now = utcnow()
-    generation = index_generation()
     if record is None:
-        refill.update(existing)
-        removed += len(existing)
         session.execute(sa.delete(Match).where(Match.product_id == product_id))
-        existing = {}
-        candidates: set[int] = set()
-    else:
-        title_terms, text_terms = record_terms(record)
-        hs = record.hs_code or ""
-        classified = {HS_TERM + hs[:length] for length in range(4, len(hs) + 1)}
-        coverage = _coverage_bounds(session, title_terms | text_terms | classified)
-        places = _last_places(session, set(coverage) | set(existing))
-        # a request whose list is full takes the product only above its last place: skip those the product's
-        # best possible score (its coverage bound, every other part at its most) cannot reach
-        candidates = {request_id for request_id, bound in coverage.items()
-                      if request_id in existing or places.get(request_id, (0, 0))[0] < MATCHES_PER_REQUEST
-                      or scoring.best_possible(bound) + 0.05 >= places[request_id][1] / 10} | set(existing)
-        product = product_facts(record)
-    counts = {request_id: count for request_id, (count, _low) in _last_places(session, candidates).items()} \
-        if record is None else {request_id: places.get(request_id, (0, 0))[0] for request_id in candidates}
-    profiles = _profiles(session, candidates)
-    refill.update(candidates - set(profiles))  # no stored profile yet: the request's own side chooses one
-    for facts in _matchable_facts(session, profiles) if record is not None else ():
-        match = existing.get(facts.id)
-        if match is None and not _may_be_relevant(facts, product, coverage.get(facts.id, 0.0)):
-            continue  # its words and classification cannot make it the right goods: fit() would say no
-        keywords = profiles[facts.id][1].keywords
-        result = fit(facts, product, presence_in(keywords, title_terms, text_terms))
+        for request_id in sorted(existing):
+            more, fewer = recompute_request(session, request_id, refresh=False)
+            added += more
+            removed += fewer
+        return added, removed + len(existing)
+    generation = index_generation()
+    title_terms, text_terms = record_terms(record)
+    product = product_facts(record)
+    found = _demand_candidates(session, product, title_terms, text_terms, existing)
+    places = _places(session, found)  # and whether the profile is still stored: a closed request's is gone
+    # a request matched now but missing from the demand (closed, or never given a profile) is recomputed from its side
+    gone = set(existing) - set(places)
+    refill.update(gone - _expired(session, gone))
+    changed: set[int] = set()  # requests whose list gained, lost or rescored a member: their places are counted again
+    for request_id in sorted(places):
+        entry, coverage, presence = found[request_id]
+        facts = entry.facts
+        match = existing.get(request_id)
+        count, low, last_product = places[request_id]
+        full = count >= MATCHES_PER_REQUEST
+        # a full list takes the product only above its last place: skip those its best possible score cannot reach
+        if match is None and full and scoring.ceiling(facts, coverage) + 0.05 < low / 10:
+            continue
+        result = fit(facts, product, presence)
+        score = int(round(result.score * 10))
         if not result.matches:
             if match is not None:
                 session.delete(match)
                 removed += 1
-                if counts.get(facts.id, 0) >= MATCHES_PER_REQUEST:
-                    refill.add(facts.id)
+                changed.add(request_id)
+                if full:
+                    refill.add(request_id)
             continue
         if match is not None:
-            if result.score < match.score and counts.get(facts.id, 0) >= MATCHES_PER_REQUEST:
-                refill.add(facts.id)
+            if score != match.score_x10:
+                changed.add(request_id)
+                if score < match.score_x10 and full:
+                    refill.add(request_id)
             _fill(match, product.company_id, result, generation, now)
             continue
-        if counts.get(facts.id, 0) >= MATCHES_PER_REQUEST:
-            if int(round(result.score * 10)) < places[facts.id][1]:
-                continue  # below the full list's last place: not among the request's best
-            last = _last_place(session, facts.id)
-            if last is not None and (-int(round(result.score * 10)), product_id) > (-last.score_x10, last.product_id):
+        if full:
+            if (-score, product_id) > (-low, last_product):
                 continue  # not among the request's best
-            if last is not None:
-                session.delete(last)
-                removed += 1
-        new = Match(request_id=facts.id, product_id=product_id, buyer_id=facts.buyer_id,
+            session.execute(sa.delete(Match).where(Match.request_id == request_id,
+                                                   Match.product_id == last_product))
+            removed += 1
+        new = Match(request_id=request_id, product_id=product_id, buyer_id=facts.buyer_id,
                     first_seen_at=now, buyer_notified=False, exporter_notified=False)
         _fill(new, product.company_id, result, generation, now)
         session.add(new)
         added += 1
+        changed.add(request_id)
     session.flush()
+    store_places(session, changed - refill)
     for request_id in sorted(refill):
         more, fewer = recompute_request(session, request_id, refresh=False)
         added += more
@@ -294,19 +293,13 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     return added, removed
 
 
-
-def _may_be_relevant(facts: RequestFacts, product, coverage_bound: float) -> bool:
-    """Whether the product can be the right goods for the request (``Fit.relevance`` ≥ ``MIN_RELEVANCE``) given
-    a bound of its coverage: a cheap test before ``fit`` (a product's common words reach thousands of requests)."""
-    if not facts.classified:
-        return coverage_bound >= MIN_RELEVANCE - 1e-9
-    goods = scoring.GOODS_POINTS[scoring.goods_level(facts, product)]
-    return (scoring.TEXT_MAX * coverage_bound + goods) / (scoring.TEXT_MAX + scoring.GOODS_MAX) >= MIN_RELEVANCE - 1e-9
-
-
-def _last_place(session: Session, request_id: int) -> Match | None:
-    return session.scalars(sa.select(Match).where(Match.request_id == request_id)
-                           .order_by(Match.score_x10.asc(), Match.product_id.desc()).limit(1)).first()
+def _expired(session: Session, request_ids: set[int]) -> set[int]:
+    """Those of ``request_ids`` still open but past their deadline (their matches are filtered when read)."""
+    if not request_ids:
+        return set()
+    return set(session.scalars(sa.select(ProcurementRequest.id).where(
+        ProcurementRequest.id.in_(sorted(request_ids)), ProcurementRequest.state == RequestState.OPEN,
+        ProcurementRequest.deadline < today_in_china())))
 
 
 def matchable_request_ids(session: Session) -> list[int]:
@@ -332,6 +325,8 @@ def recompute_all(session: Session, refresh: bool = True, progress=None) -> dict
     gone = Match.request_id.not_in(ids) if ids else sa.true()
     archive_session_matches(session, gone)
     stale = session.execute(sa.delete(Match).where(gone)).rowcount
+    session.execute(sa.update(MatchProfile).where(MatchProfile.request_id.not_in(ids) if ids else sa.true())
+                    .values(match_count=0, last_score=0, last_product_id=0))  # their lists are empty now
     return {"requests": len(ids), "added": added, "removed": removed + (stale or 0)}
 
 

@@ -129,7 +129,9 @@ def _objects(session: Session, rows) -> tuple[set[int], set[int]]:
         if gone:
             from marketplace.matching.models import Match
 
+            affected = set(session.scalars(sa.select(Match.request_id).where(Match.exporter_id.in_(gone)).distinct()))
             session.execute(sa.delete(Match).where(Match.exporter_id.in_(gone)))
+            services.store_places(session, affected)
     return request_ids, product_ids
 
 
