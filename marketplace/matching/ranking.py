@@ -244,6 +244,11 @@ _FACTS: OrderedDict = OrderedDict()
 FACTS_KEPT = 20_000
 
 
+def forget_facts() -> None:
+    """Drop the kept facts (a cold start, for benchmarks)."""
+    _FACTS.clear()
+
+
 def _facts(product_id: int, found, row: int) -> ProductFacts:
     key = (found.generation, int(found.docnums[row]))
     product = _FACTS.get(key)
