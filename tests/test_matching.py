@@ -82,13 +82,19 @@ def test_fit_must_excludes_nice_penalises():
     assert must.score == nice.score  # a must filters; it does not change the score
 
 
-def test_fit_needs_a_word_or_the_same_heading_and_the_threshold():
+def test_fit_needs_a_word_or_the_same_heading_and_the_right_goods_and_nice_gaps_only_lower_it():
     assert not fit(_request(), _product(hs_code="940540"), (0, 0)).matches  # no keyword, another heading
     same_goods = fit(_request(), _product(), (0, 0))  # no shared word, but the same HS subheading (8516.60)
     assert same_goods.matches and same_goods.same_goods
-    low = fit(_request(), _product(hs_code="", category="toys", province="650000", city="", moq=9999,
-                                   tiers=((9999, 9000),), capacity=10, cert_until={}), (0, 1))
-    assert low.score < MIN_SCORE and not low.matches
+    # a minor word in the text only, another category: not the goods asked for, however well it would deliver
+    assert not fit(_request(weights=(9.0, 1.0)), _product(hs_code="", category="toys"), (0, 1)).matches
+    # the right goods (the same HS subheading, no shared word), every nice requirement short (far away, MOQ and
+    # price over, too little capacity, no certificate): listed, low, with each gap — only a must excludes
+    low = fit(_request(), _product(province="650000", city="", moq=9999, tiers=((9999, 9000),), capacity=10,
+                                   cert_until={}), (0, 0))
+    assert low.matches and low.score < 25 and low.score >= MIN_SCORE
+    assert set(_codes(low)) == {"moq_over", "price_over", "capacity_short", "cert_missing"}
+    assert not fit(_request(musts=frozenset({"certifications"})), _product(cert_until={}), (2, 2)).matches
 
 
 def test_price_at_uses_the_tier_of_the_quantity():
