@@ -256,14 +256,13 @@ def _entries(session: Session, where) -> list[Entry]:
 
 
 class _Holder:
-    """One app's demand and what its overlay was last built from."""
+    """One app's demand and the last view of it (threads of a process share it: each reads ``view`` once)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.demand: Demand | None = None
-        self.overlay_key: tuple | None = None
-        self.overlay: Demand | None = None
-        self.masked: np.ndarray | None = None
+        #: (what it was made from, the demand, its masked rows, the overlay), replaced whole
+        self.view: tuple | None = None
         #: the counter a rebuild was last tried at (no retry until it moved ``REBUILD_AFTER`` further)
         self.tried_at = -1
 
@@ -298,21 +297,19 @@ def current(session: Session) -> tuple[Demand, np.ndarray, Demand]:
     if demand is None or now < demand.stamp:
         with holder.lock:
             holder.demand = demand = build(session.get_bind())
-            holder.overlay_key = None
     changed = _changed_since(session, demand.stamp)
     if len(changed) > REBUILD_AFTER and now >= holder.tried_at + REBUILD_AFTER:
         with holder.lock:
             holder.tried_at = now
             holder.demand = demand = build(session.get_bind())
-            holder.overlay_key = None
         changed = _changed_since(session, demand.stamp)
-    key = (id(demand), changed)
-    if holder.overlay_key != key:
+    view = holder.view
+    if view is None or view[1] is not demand or view[0] != changed:
         ids = [request_id for request_id, _stamp, _at in changed]
         entries = []
         for start in range(0, len(ids), 500):
             entries += _entries(session, MatchProfile.request_id.in_(ids[start:start + 500]))
         masked = np.zeros(len(demand), dtype=bool)
         masked[[demand.row_of[i] for i in ids if i in demand.row_of]] = True
-        holder.overlay, holder.masked, holder.overlay_key = Demand(entries, now), masked, key
-    return demand, holder.masked, holder.overlay
+        view = holder.view = (changed, demand, masked, Demand(entries, now))
+    return view[1], view[2], view[3]
