@@ -339,6 +339,34 @@ def test_product_side_follows_requests_changed_or_closed_after_its_demand_was_bu
         assert pot.id in now and cup.id not in now  # its new words, not those the demand was built with
 
 
+def test_a_full_list_refills_the_place_a_product_leaves_or_falls_from(app, world, monkeypatch):
+    """A full list (two places here) keeps its other members and gives the place in question to the best
+    product outside them — or back to the product that fell, when it still ranks first."""
+    monkeypatch.setattr(matching, "MATCHES_PER_REQUEST", 2)
+    with app.app_context():
+        def pot(name, moq, fen):
+            return make_product(company=world["exporter"], actor=world["exporter_user"],
+                                title_zh=f"钛合金焖烧罐 {name}", moq=moq, price_tiers=[PriceTierInput(moq, fen)]).id
+
+        def reprice(product_id, moq, fen):
+            product = db.session.get(Product, product_id)
+            product.moq = moq
+            product.price_tiers[0].min_quantity, product.price_tiers[0].unit_price_fen = moq, fen
+            db.session.commit()
+
+        best, second, third = pot("甲", 100, 2000), pot("乙", 100, 2600), pot("丙", 3000, 2000)
+        request = _post(world["buyer_user"], title="采购钛合金焖烧罐", description="钛合金")
+        assert set(_matches(request.id)) == {best, second}
+        reprice(best, 5000, 3000)  # MOQ and price over: falls below the outsider
+        assert set(_matches(request.id)) == {second, third}
+        reprice(second, 100, 2700)  # falls a little: still ahead of every outsider, keeps its place
+        assert set(_matches(request.id)) == {second, third}
+        _set_status(db.session.get(Product, second), ProductStatus.ARCHIVED)  # leaves: the next best comes in
+        assert set(_matches(request.id)) == {third, best}
+        stored = db.session.get(MatchProfile, request.id)
+        assert (stored.match_count, stored.last_product_id) == (2, best)
+
+
 def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
     with app.app_context():
         request = _post(world["buyer_user"])

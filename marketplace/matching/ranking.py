@@ -143,9 +143,9 @@ SLACK = 0.05
 
 def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: int = MATCHES_PER_REQUEST,
                   include_excluded: bool = False, inferred: str | None = None,
-                  inferred_hs: str | None = None) -> list[Ranked]:
+                  inferred_hs: str | None = None, leave_out: frozenset[int] = frozenset()) -> list[Ranked]:
     """The best ``limit`` matching products of a request, exact (``inferred``: the profile's category, when the
-    request has none).
+    request has none; ``leave_out``: products not to list — a full list's members when one place is refilled).
 
     Candidates are drawn in rounds, MaxScore-style: first the products holding one of the weightiest keywords
     (``FIRST_SHARE`` of the weight) or classified under the request's HS code; a product holding none of the
@@ -174,7 +174,7 @@ def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: i
         found, seen = postings.candidates(order[drawn:upto], seen, PRODUCT_COLUMNS, classified=drawn == 0,
                                           restrict=restrict)
         if len(found.ids):
-            _scan(facts, found, found.coverage(), limit, include_excluded, best, kept)
+            _scan(facts, found, found.coverage(), limit, include_excluded, best, kept, leave_out)
         drawn = upto
         if drawn >= len(order):
             break
@@ -260,7 +260,7 @@ def _facts(product_id: int, found, row: int) -> ProductFacts:
 
 
 def _scan(facts: RequestFacts, found, coverage: np.ndarray, limit: int, include_excluded: bool,
-          best: list[tuple[float, int]], kept: dict[int, Ranked]) -> None:
+          best: list[tuple[float, int]], kept: dict[int, Ranked], leave_out: frozenset[int] = frozenset()) -> None:
     """Score ``found``'s candidates best bound first into ``best`` / ``kept`` (the list so far) until no bound
     reaches the last place."""
     parts = _column_parts(facts, found)
@@ -293,6 +293,8 @@ def _scan(facts: RequestFacts, found, coverage: np.ndarray, limit: int, include_
                     return
                 if row_bound < -last_score + SLACK - 1e-9 and product_id > last_id:
                     continue  # at best a tie with the last place, which the lower id keeps
+            if product_id in leave_out:
+                continue
             product = _facts(product_id, found, row)
             result = fit(facts, product, found.presence[row])
             if not (result.matches or include_excluded):

@@ -33,6 +33,7 @@ from marketplace.i18n import _l, today_in_china
 from marketplace.matching import demand, scoring
 from marketplace.matching.models import ArchivedMatch, Match, MatchProfile
 from marketplace.matching.profiles import (
+    Profile,
     current_profile,
     index_generation,
     product_facts,
@@ -72,9 +73,7 @@ def _write_request_matches(session: Session, request: ProcurementRequest, ranked
             added += 1
         _fill(match, item.company_id, item.fit, generation, now)
     removed = len(set(existing) - set(wanted))
-    profile = session.get(MatchProfile, request.id)
-    if profile is not None:
-        _set_place(profile, _place_of((int(round(r.fit.score * 10)), r.product_id) for r in ranked))
+    _write_places(session, {request.id: _place_of((int(round(r.fit.score * 10)), r.product_id) for r in ranked)})
     return added, removed
 
 
@@ -92,8 +91,14 @@ def _place_of(pairs: Iterable[tuple[int, int]]) -> Place:
     return count, last[0], last[1]
 
 
-def _set_place(profile: MatchProfile, place: Place) -> None:
-    profile.match_count, profile.last_score, profile.last_product_id = place
+def _write_places(session: Session, places: dict[int, Place]) -> None:
+    """Store places on the requests' profiles. Always this UPDATE, never the ORM objects' attributes: the
+    identity map is not synchronized (scanning it cost ~1 ms a call), so a loaded profile's place is stale and
+    setting it through the object could compare equal to the stale value and write nothing."""
+    if places:
+        session.execute(sa.update(MatchProfile).execution_options(synchronize_session=False), [
+            {"request_id": request_id, "match_count": count, "last_score": score, "last_product_id": product_id}
+            for request_id, (count, score, product_id) in places.items()])
 
 
 def _count_places(session: Session, request_ids: Iterable[int]) -> dict[int, Place]:
@@ -110,11 +115,7 @@ def _count_places(session: Session, request_ids: Iterable[int]) -> dict[int, Pla
 
 def store_places(session: Session, request_ids: Iterable[int]) -> None:
     """Count these requests' lists again into their profiles (after matches were added, removed or rescored)."""
-    places = _count_places(session, request_ids)
-    if places:
-        session.execute(sa.update(MatchProfile), [
-            {"request_id": request_id, "match_count": count, "last_score": score, "last_product_id": product_id}
-            for request_id, (count, score, product_id) in places.items()])
+    _write_places(session, _count_places(session, request_ids))
 
 
 def _places(session: Session, request_ids: Iterable[int]) -> dict[int, Place]:
@@ -231,11 +232,15 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     added = removed = 0
     now = utcnow()
     if record is None:
+        places = _places(session, existing)
         session.execute(sa.delete(Match).where(Match.product_id == product_id))
         for request_id in sorted(existing):
-            more, fewer = recompute_request(session, request_id, refresh=False)
-            added += more
-            removed += fewer
+            if places.get(request_id, (0, 0, 0))[0] >= MATCHES_PER_REQUEST:
+                more, fewer = _refill(session, request_id, product_id)
+                added += more
+                removed += fewer
+            else:
+                store_places(session, [request_id])
         return added, removed + len(existing)
     generation = index_generation()
     title_terms, text_terms = record_terms(record)
@@ -287,9 +292,44 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     session.flush()
     store_places(session, changed - refill)
     for request_id in sorted(refill):
-        more, fewer = recompute_request(session, request_id, refresh=False)
+        more, fewer = _refill(session, request_id, product_id)
         added += more
         removed += fewer
+    return added, removed
+
+
+def _refill(session: Session, request_id: int, product_id: int) -> tuple[int, int]:
+    """A full list lost ``product_id`` or saw it fall: its other members stay (nothing else of theirs changed),
+    and the place in question goes to the best product outside them — ``product_id`` itself when it still
+    ranks first (``rank_products`` with the others left out, exact). A request that is no longer matchable or
+    has no stored profile is recomputed from its side. (added, removed)"""
+    request = session.get(ProcurementRequest, request_id)
+    stored = session.get(MatchProfile, request_id)
+    if request is None or stored is None or not is_matchable(request):
+        return recompute_request(session, request_id, refresh=False)
+    members = set(session.scalars(sa.select(Match.product_id).where(Match.request_id == request_id)))
+    others = members - {product_id}
+    profile = Profile.from_json(stored.keywords)
+    ranked = rank_products(request, profile.keywords, limit=max(0, MATCHES_PER_REQUEST - len(others)),
+                           inferred=profile.category, inferred_hs=profile.hs, leave_out=frozenset(others))
+    chosen = {item.product_id for item in ranked}
+    added = removed = 0
+    if product_id in members and product_id not in chosen:
+        session.execute(sa.delete(Match).where(Match.request_id == request_id, Match.product_id == product_id))
+        removed += 1
+    generation, now = index_generation(), utcnow()
+    for item in ranked:
+        if item.product_id in members:
+            continue  # ``product_id``, already scored by its own side
+        new = Match(request_id=request_id, product_id=item.product_id, buyer_id=request.buyer_company_id,
+                    first_seen_at=now, buyer_notified=False, exporter_notified=False)
+        _fill(new, item.company_id, item.fit, generation, now)
+        session.add(new)
+        added += 1
+    session.flush()
+    last = session.execute(sa.select(Match.score_x10, Match.product_id).where(Match.request_id == request_id)
+                           .order_by(Match.score_x10.asc(), Match.product_id.desc()).limit(1)).first()
+    _write_places(session, {request_id: (len(others) + len(ranked), *(last or (0, 0)))})
     return added, removed
 
 
@@ -326,6 +366,7 @@ def recompute_all(session: Session, refresh: bool = True, progress=None) -> dict
     archive_session_matches(session, gone)
     stale = session.execute(sa.delete(Match).where(gone)).rowcount
     session.execute(sa.update(MatchProfile).where(MatchProfile.request_id.not_in(ids) if ids else sa.true())
+                    .execution_options(synchronize_session=False)
                     .values(match_count=0, last_score=0, last_product_id=0))  # their lists are empty now
     return {"requests": len(ids), "added": added, "removed": removed + (stale or 0)}
 
