@@ -73,6 +73,23 @@ def reading_only() -> Iterator[None]:
         _READING_ONLY.reset(token)
 
 
+#: rows of each index ``ANALYZE`` samples on SQLite (``PRAGMA analysis_limit``)
+ANALYSIS_LIMIT = 400
+
+
+def analyze(engine: Engine) -> bool:
+    """Refresh SQLite's planner statistics (``ANALYZE``, sampled: ~5 ms on a 1.8 GB database); PostgreSQL keeps its
+    own (autovacuum). Without them SQLite guessed a product's open requests by walking every open request and
+    probing ``matches`` (20,000 probes, 20–35 ms at 20,000 requests) instead of reading that product's matches
+    (0.2 ms). Returns whether it ran."""
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+    return True
+
+
 def configure_sqlite(engine: Engine, busy_timeout_ms: int, read_only=lambda: False) -> None:
     """WAL, a busy timeout, foreign keys, and ``BEGIN IMMEDIATE`` for write transactions.
 
@@ -94,6 +111,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int, read_only=lambda: Fal
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")  # ANALYZE samples: milliseconds at any size
         cursor.close()
 
     @event.listens_for(engine, "begin")

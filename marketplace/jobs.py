@@ -161,12 +161,21 @@ def reindex_expired_certificates() -> int:
     return reindex()
 
 
+def analyze_database() -> bool:
+    """Refresh the SQLite planner's statistics (nothing to do on PostgreSQL)."""
+    from marketplace.database import analyze
+    from marketplace.extensions import db
+
+    return analyze(db.engine)
+
+
 # expiry follows the China date: hourly is simple and catches midnight within the hour
 register_periodic("expire-requests", {"minute": "1"}, expire_requests)
 register_periodic("expire-intents", {"minute": "2"}, expire_intents)
 register_periodic("send-mail", {}, send_mail)
 register_periodic("reindex-expired-certificates", {"minute": "5", "hour": "0"}, reindex_expired_certificates,
                   at_start=True)
+register_periodic("analyze-database", {"minute": "17"}, analyze_database, at_start=True)
 
 
 # ----------------------------------------------------------------------------- Huey
