@@ -367,6 +367,24 @@ def test_a_full_list_refills_the_place_a_product_leaves_or_falls_from(app, world
         assert (stored.match_count, stored.last_product_id) == (2, best)
 
 
+def test_a_request_of_no_goods_words_is_matched_by_its_hs_heading_from_both_sides(app, world):
+    with app.app_context():
+        before = make_product(company=world["rival"], actor=world["rival_user"], title_zh="暖风机 速热 2000W",
+                              hs_code="85162900")
+        request = _post(world["buyer_user"], title="采购需求", description="请报价", hs_code="851629")
+        assert profiles.current_profile(db.session, request).keywords == []  # stop words only
+        after = make_product(company=world["rival"], actor=world["rival_user"], title_zh="取暖器 家用",
+                             hs_code="85162900")  # the product side finds it through the heading
+        found = _matches(request.id)
+        assert {before.id, after.id} <= set(found)
+        explained = matching.explain_pair(db.session, db.session.get(ProcurementRequest, request.id),
+                                          db.session.get(Product, after.id))
+        assert explained.why_not is None and explained.fit.same_goods
+        db.session.commit()
+        matching_sync.recompute_everything(refresh=False)  # the request's own side lists the same products
+        assert _matches(request.id) == found
+
+
 def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
     with app.app_context():
         request = _post(world["buyer_user"])

@@ -155,9 +155,9 @@ def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: i
     score from the index's columns (``scoring.bounds``), and they are scored with ``fit`` best bound first
     until no bound reaches the current last place."""
 
-    if not keywords:
-        return []
     facts = request_facts(request, keywords, inferred, inferred_hs)
+    if not keywords and len(facts.hs_code) < 4:
+        return []  # no goods words and no HS heading: nothing can be the goods asked for
     postings = product_index().keyword_postings(keywords, hs_prefix=facts.hs_code or None)
     order = postings.share_order()
     weights = np.array([k.weight for k in keywords], dtype=np.float64)

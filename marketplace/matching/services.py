@@ -35,6 +35,7 @@ from marketplace.matching.models import ArchivedMatch, Match, MatchProfile
 from marketplace.matching.profiles import (
     Profile,
     current_profile,
+    effective_hs,
     index_generation,
     product_facts,
     record_terms,
@@ -393,7 +394,7 @@ def explain_pair(session: Session, request: ProcurementRequest, product: Product
         return Explanation(request, product, None, "not_public")
     profile = current_profile(session, request)
     keywords = profile.keywords
-    if not keywords:
+    if not keywords and len(effective_hs(request, profile)) < 4:  # (an HS heading alone still finds the goods)
         return Explanation(request, product, None, "no_keywords")
     title_terms, text_terms = record_terms(record)
     result = fit(profile.facts(request), product_facts(record),
