@@ -1,5 +1,6 @@
 """matching: match_profiles.stamp and match_counters (the product side's in-memory demand follows the
-stamps), match_profiles.match_count / last_score / last_product_id (each request's list: NULL until counted);
+stamps), match_profiles.match_count / last_score / last_product_id (each request's list: NULL until counted),
+index matches (exporter_id, request_id) (an exporter's matched requests from the index alone);
 match_terms dropped (the demand derives the terms from the profiles). Existing profiles get stamp 0
 and are read at the demand's first build. After a downgrade, `flask match recompute --all` fills match_terms.
 
@@ -42,12 +43,16 @@ def upgrade():
         batch_op.add_column(sa.Column('last_product_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_match_profiles_stamp'), ['stamp'], unique=False)
     op.execute(FILL_PLACES)
+    with op.batch_alter_table('matches', schema=None) as batch_op:
+        batch_op.create_index('ix_matches_exporter_request', ['exporter_id', 'request_id'], unique=False)
     with op.batch_alter_table('match_terms', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_match_terms_request_id'))
     op.drop_table('match_terms')
 
 
 def downgrade():
+    with op.batch_alter_table('matches', schema=None) as batch_op:
+        batch_op.drop_index('ix_matches_exporter_request')
     op.create_table(
         'match_terms',
         sa.Column('term', sa.String(length=100), nullable=False),
