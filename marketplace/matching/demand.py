@@ -1,18 +1,18 @@
 """The open requests as the product side needs them, held in memory: a product change is one vectorized pass.
 
 A product change must find the requests it may now enter (or leave). Read from SQL, that meant every
-request one of the product's words names (``match_terms``) — hundreds to thousands at 20,000 open
+request one of the product's words named (the ``match_terms`` table, gone) — hundreds to thousands at 20,000 open
 requests — with its profile and facts, then ``fit()`` for each: 0.7–1.1 s a product. ``Demand`` keeps,
 per process, every stored profile's keyword terms as postings over *keyword slots* (a slot: one keyword
 of one request, with its share of the request's weight) and the requests' facts, so a product is:
 
-1. the slots its title and text terms name (a slot's credit: title 1, text only ``TEXT_ONLY_CREDIT``,
-   an ``hs:`` term 0) → per request a **bound of its coverage** (``bincount`` of share × credit; a bound
-   because a keyword of several terms needs all of them),
+1. the keyword alternatives its title and text terms complete (all of an alternative's terms found) → each
+   keyword slot's presence (title 2, text 1, as ``search_index.presence_in``) → per request its **exact
+   coverage** (``bincount`` of share × credit),
 2. per request the classification points the product earns (subheading / heading / chapter / category,
-   from integer codes) → an exact **bound of ``Fit.relevance``**; requests that cannot make it the right
-   goods (``MIN_RELEVANCE``), whose deadline passed, or that it shares neither a word nor a heading with
-   are dropped before anything is read,
+   from integer codes) → its exact ``Fit.relevance``; requests of which it cannot be the right goods
+   (``MIN_RELEVANCE``), whose deadline passed, that it shares neither a word nor an HS heading with, or whose
+   must certifications or MOQ it fails are dropped before anything is read,
 3. the few left are scored with ``fit()`` by ``services.recompute_product``, after the ceiling test
    against their list's last place.
 

@@ -1,7 +1,7 @@
 """What matching knows of a request and of a product: facts for the scoring function, and a request's
 profile — its keywords (chosen against the product index: ``SearchIndex.keywords``) and the category and HS
 code they point to when the buyer gave none (pseudo-relevance feedback over the products they find best),
-stored in ``match_profiles`` with the terms they match through (``match_terms``) and parsed once per process.
+stored in ``match_profiles`` (the product side's ``demand`` reads them from there).
 """
 from __future__ import annotations
 

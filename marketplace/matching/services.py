@@ -2,15 +2,17 @@
 
 - A request's **keywords** are chosen when it is (re)computed, against the product index as it is
   then (``SearchIndex.keywords``: TF-IDF on the product index's document frequencies, procurement
-  stop list), and kept in ``match_profiles`` with the terms they match through (``match_terms``).
+  stop list), and kept in ``match_profiles`` (stamped in the order of writes: ``demand.next_stamp``).
   ``recompute_all(refresh=True)`` (``flask match recompute --all``: after a rebuild or a dictionary
   change, and nightly) chooses them again.
 - **Request side** (``rank_products``): every product holding a keyword (``similar_candidates``, read
   from the index's postings and columns) is scored by ``scoring.fit`` best coverage first, stopping
   once no remaining product can reach the current K-th score: exact top ``MATCHES_PER_REQUEST``.
-- **Product side** (``recompute_product``): the requests whose keyword terms the product holds
-  (``match_terms``) are scored with the same ``fit`` from the product's database record; a request whose
-  list lost a member or a place is recomputed from its side (its next best may come in).
+- **Product side** (``recompute_product``): the requests the product may match come from the in-memory
+  demand (``demand.Demand.find``: exact presence, coverage and relevance in one pass) and are scored with the
+  same ``fit`` from the product's database record when their list has room or the product's ceiling beats
+  its last place (``match_profiles`` keeps each list's count and last place); a full list that loses the
+  product, or sees it fall, refills that place (``_refill``: its next best may come in).
 - ``matches`` is therefore a pure function of the requests, products and keywords: recomputing every
   request from scratch gives the same rows (tested after random change sequences).
 - Reads: ``suppliers_for_request`` (best product per exporter), ``requests_for_product``,
