@@ -707,7 +707,7 @@ def test_demand_finds_every_request_fit_matches_with_its_exact_presence():
             musts=frozenset(rng.sample(["certifications", "moq", "price"], rng.randint(0, 3))),
             deadline_key=rng.choice([20270101, 20270601]),
             weights=tuple(k.weight for k in keywords), keyword_texts=tuple(k.text for k in keywords))
-        entries.append(demand.Entry(facts, keywords, 0))
+        entries.append(demand.Entry(facts, keywords))
     held = demand.Demand(entries, 0)
     found_pairs = matching_pairs = 0
     for product_id in range(1, 201):

@@ -69,7 +69,6 @@ class Entry:
 
     facts: RequestFacts
     keywords: list
-    stamp: int
 
 
 @dataclass
@@ -245,13 +244,13 @@ def _entries(session: Session, where) -> list[Entry]:
     from marketplace.sourcing.states import RequestState
 
     rows = session.execute(
-        sa.select(MatchProfile.keywords, MatchProfile.stamp, *FACT_COLUMNS)
+        sa.select(MatchProfile.keywords, *FACT_COLUMNS)
         .join(ProcurementRequest, ProcurementRequest.id == MatchProfile.request_id)
         .where(where, ProcurementRequest.state == RequestState.OPEN).order_by(ProcurementRequest.id))
     out = []
     for row in rows:
         profile = Profile.from_json(row.keywords)
-        out.append(Entry(profile.facts(row), profile.keywords, int(row.stamp)))
+        out.append(Entry(profile.facts(row), profile.keywords))
     return out
 
 

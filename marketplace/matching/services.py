@@ -35,7 +35,6 @@ from marketplace.i18n import _l, today_in_china
 from marketplace.matching import demand, scoring
 from marketplace.matching.models import ArchivedMatch, Match, MatchProfile
 from marketplace.matching.profiles import (
-    Profile,
     current_profile,
     effective_hs,
     index_generation,
@@ -237,13 +236,12 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     if record is None:
         places = _places(session, existing)
         session.execute(sa.delete(Match).where(Match.product_id == product_id))
-        for request_id in sorted(existing):
-            if places.get(request_id, (0, 0, 0))[0] >= MATCHES_PER_REQUEST:
-                more, fewer = _refill(session, request_id, product_id)
-                added += more
-                removed += fewer
-            else:
-                store_places(session, [request_id])
+        full = {i for i in existing if places.get(i, (0, 0, 0))[0] >= MATCHES_PER_REQUEST}
+        store_places(session, set(existing) - full)
+        for request_id in sorted(full):
+            more, fewer = _refill(session, request_id, product_id)
+            added += more
+            removed += fewer
         return added, removed + len(existing)
     generation = index_generation()
     title_terms, text_terms = record_terms(record)
@@ -312,7 +310,7 @@ def _refill(session: Session, request_id: int, product_id: int) -> tuple[int, in
         return recompute_request(session, request_id, refresh=False)
     members = set(session.scalars(sa.select(Match.product_id).where(Match.request_id == request_id)))
     others = members - {product_id}
-    profile = Profile.from_json(stored.keywords)
+    profile = current_profile(session, request)  # the stored one (checked above)
     ranked = rank_products(request, profile.keywords, limit=max(0, MATCHES_PER_REQUEST - len(others)),
                            inferred=profile.category, inferred_hs=profile.hs, leave_out=frozenset(others))
     chosen = {item.product_id for item in ranked}
