@@ -166,6 +166,8 @@ class _Generation:
 
     def __init__(self, searcher, segment_cache: OrderedDict, column_fields: dict):
         self.searcher = searcher
+        #: (generation directory, Whoosh generation): what caches keyed by docnum name it by (set by the opener)
+        self.key: tuple = ()
         reader = searcher.reader()
         leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
         self.leaves = []

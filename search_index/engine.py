@@ -383,13 +383,14 @@ class SearchIndex(Suggestions, Similar):
             self._generation = None
         if self._generation is None:
             self._generation = _Generation(self._searcher, self._segment_cache, self.kind.columns)
+            # named once, with the searcher it reads: a later call may already see a newer commit
+            self._generation.key = (self._gen_dir, self._searcher.reader().generation())
         return self._generation
 
     def generation_key(self) -> tuple:
         """Identifies what a search would read: the current directory and its Whoosh generation."""
         with self._lock:
-            gen = self._current()
-            return (self._gen_dir, gen.searcher.reader().generation())
+            return self._current().key
 
     def _postings_for(self, gen: _Generation, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Global (docnum, weight) arrays of a term over every segment of the generation."""
@@ -630,7 +631,7 @@ class SearchIndex(Suggestions, Similar):
         sort = request.sort if request.sort in self.kind.sorts else "relevance"
         with self._lock:
             gen = self._current()
-            key = (self._gen_dir, gen.searcher.reader().generation(), request.text, request.filters, sort, page,
+            key = (*gen.key, request.text, request.filters, sort, page,
                    per_page, request.facets, request.highlight)
             if request.use_cache:
                 cached = self._results.get(key)
@@ -788,7 +789,7 @@ class SearchIndex(Suggestions, Similar):
         per_company = min(max(int(per_company), 0), MAX_PER_PAGE)
         with self._lock:
             gen = self._current()
-            key = ("companies", self._gen_dir, gen.searcher.reader().generation(), request.text, request.filters,
+            key = ("companies", *gen.key, request.text, request.filters,
                    page, per_page, per_company)
             if request.use_cache:
                 cached = self._results.get(key)

@@ -500,7 +500,7 @@ class Similar:
             if hs_prefix and len(hs_prefix) >= 4 and schemas.HS in self.kind.columns:
                 classified = gen.hs_docs(hs_prefix)
             return KeywordPostings(
-                keywords=keywords, gen=gen, key=self.generation_key(), allowed=allowed,
+                keywords=keywords, gen=gen, key=gen.key, allowed=allowed,
                 text_docs=[self._keyword_docs(gen, k, schemas.TEXT) for k in keywords],
                 title_docs=[self._keyword_docs(gen, k, schemas.TITLE) for k in keywords],
                 classified=classified, fields=self.kind.columns, text_columns=self._text_columns())

@@ -1234,3 +1234,34 @@ def test_company_search_is_cached_per_generation(company_index):
 
 def test_company_search_offers_did_you_mean(company_index):
     assert company_index.search_companies(SearchQuery(text="电饭褒")).suggestion == "电饭煲"
+
+
+def test_keyword_candidates_are_named_by_the_generation_they_were_read_from(tmp_path, monkeypatch):
+    # FINDING (CI, worker killed 20 times): ``keyword_postings`` read the arrays of one generation, then asked
+    # ``generation_key()`` — which reopened the index when another process (or the worker's jobs thread) had
+    # committed in between — and named the old arrays by the new generation. Matching caches a product's facts
+    # by (generation, docnum): the next request scored with that generation read another product's price.
+    from search_index.similar import Keyword
+
+    writer_side = ProductIndex(tmp_path / "ix")
+    reader_side = ProductIndex(tmp_path / "ix")
+    writer_side.apply([record(id=1, title="电饭煲"), record(id=2, title="保温杯")])
+    opened = reader_side._current
+    calls = []
+
+    def current_then_a_commit_elsewhere():
+        gen = opened()
+        if not calls:  # the first open of this read: another process commits right after it
+            writer_side.apply([record(id=3, title="电饭煲 新款")], deletes=[1], cursor=5)
+        calls.append(gen)
+        return gen
+
+    monkeypatch.setattr(reader_side, "_current", current_then_a_commit_elsewhere)
+    keyword = Keyword("电饭煲", 1.0, (("电饭煲",),))
+    found, _seen = reader_side.keyword_postings([keyword]).candidates([0])
+    assert found.ids.tolist() == [1]  # the generation before the commit
+    monkeypatch.undo()
+    newer = reader_side.generation_key()
+    assert found.generation != newer, "candidates of the old generation named as the new one"
+    again, _seen = reader_side.keyword_postings([keyword]).candidates([0])
+    assert again.ids.tolist() == [3] and again.generation == newer
