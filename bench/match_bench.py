@@ -40,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -203,8 +204,9 @@ def quality(seed: int = 2025) -> dict:
             out["rows"], out["empty"] = rows, empty
 
             # held-out style: a public product's title as the request
-            held = {"ours": [], "bm25": [], "ours_found": [], "bm25_found": []}
+            held = {"ours": [], "bm25": [], "ours_found": [], "bm25_found": [], "reachable": [], "queries": []}
             category_of = {p.id: p.category for p in products}
+            public_in = Counter(p.category for p in public)
             held_started = time.perf_counter()
             for product in public:
                 request = ProcurementRequest(
@@ -221,6 +223,8 @@ def quality(seed: int = 2025) -> dict:
                 for name, ranking in (("ours", ours), ("bm25", theirs)):
                     held[name].append(sum(1 for pid in ranking if category_of.get(pid) == product.category) / K)
                     held[f"{name}_found"].append(len(ranking))
+                held["reachable"].append(min(K, public_in[product.category] - 1) / K)  # other products of its kind
+                held["queries"].append((product.id, product.title_zh, product.category, ours, theirs))
             held["seconds"] = time.perf_counter() - held_started
             out["held"] = held
             out["public"] = len(public)
@@ -262,6 +266,8 @@ def print_quality(out: dict) -> None:
     print(_table([
         (f"same-category precision@{K}", f"{ours:.3f}", f"{theirs:.3f}", f"{ours / theirs:.2f}" if theirs else "—"),
         ("mean results returned (of 10)", f"{_mean(held['ours_found']):.1f}", f"{_mean(held['bm25_found']):.1f}", ""),
+        (f"reachable (other public products of the category, ≤ {K})", f"{_mean(held['reachable']):.3f}", "same",
+         ""),
     ], ("held-out", "matching", "BM25 OR", "ratio")))
     sys.stdout.flush()
 
