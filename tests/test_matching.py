@@ -733,3 +733,27 @@ def test_demand_finds_every_request_fit_matches_with_its_exact_presence():
                 # what decides whether it can enter a full list: never below the score fit() gives
                 assert scoring.ceiling(entry.facts, found.coverage[rows[row]]) >= result.score - 0.05
     assert matching_pairs > 300 and found_pairs < 80 * 200 / 2  # many matches, and most pairs left out before fit()
+
+
+def test_the_goods_a_request_points_to_come_from_its_closest_products_not_from_a_generic_word(app, world):
+    # 汽车大灯 (auto parts) among many lamps: each lamp holds only "LED"; counted by coverage, the lamps outvoted
+    # the one product holding every word and the request was classed as lighting (its lamps then ranked first)
+    with app.app_context():
+        exporter, user = world["exporter"], world["exporter_user"]
+        headlamp = make_product(company=exporter, actor=user, title_zh="LED汽车大灯 H7 前大灯", category="auto_parts",
+                                hs_code="85122000")
+        for number in range(20):  # twenty lamps holding "LED", and other goods that make it a less common word
+            make_product(company=exporter, actor=user, title_zh=f"LED吸顶灯 {number + 10}W", category="lighting",
+                         hs_code="94051100")
+            make_product(company=exporter, actor=user, title_zh=f"不锈钢炒锅 {number + 20}cm", category="kitchenware",
+                         hs_code="73239300")
+        db.session.commit()
+        request = ProcurementRequest(id=10**9, buyer_company_id=world["buyer"].id, title="LED汽车大灯 H4", description="",
+                                     category="other", quantity=100, unit="个", required_certifications=[],
+                                     required_readiness=[], must_requirements=[])
+        profile = profiles.choose_profile(request)
+        assert {k.text for k in profile.keywords} >= {"led", "大灯"}
+        assert (profile.category, profile.hs) == ("auto_parts", "851220")
+        ranked = ranking.rank_products(request, profile.keywords, limit=3, inferred=profile.category,
+                                       inferred_hs=profile.hs)
+        assert ranked[0].product_id == headlamp.id
