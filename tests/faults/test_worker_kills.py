@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import random
 import secrets
 import threading
@@ -193,6 +194,54 @@ def _latest_change() -> int:
         return sync.latest_change_id(session)
 
 
+def _difference(materialized: list[tuple], recomputed: list[tuple]) -> str:
+    """What differs, with what the next reader needs to tell which side is wrong: each pair's rows, the product
+    and request as the database holds them now, the request's profile, the change log rows naming them and
+    where the cursors are, and the pair scored from the database (``explain_pair``)."""
+    from marketplace.matching import services as matching
+    from marketplace.matching.models import MatchProfile
+    from marketplace.matching.profiles import Profile
+    from marketplace.search.models import KIND_PRODUCT, KIND_REQUEST, IndexChange, IndexReplica
+
+    only_materialized = sorted(set(materialized) - set(recomputed))
+    only_recomputed = sorted(set(recomputed) - set(materialized))
+    lines = [f"only materialized: {only_materialized[:5]}", f"only recomputed: {only_recomputed[:5]}"]
+    with reading_only(), Session(db.engine) as session:
+        cursors = {row.name: row.cursor for row in session.scalars(sa.select(IndexReplica))}
+        lines.append(f"cursors: {cursors}; latest change {sync.latest_change_id(session)}")
+        # anything else still connected (a process left over from another test would write here too)
+        others = session.execute(sa.text(
+            "SELECT pid, application_name, state, backend_start, query FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).all()
+        lines.append(f"test pid {os.getpid()}; connections: " + "; ".join(
+            f"{row.pid} {row.application_name!r} {row.state} since {row.backend_start:%H:%M:%S} {row.query[:60]!r}"
+            for row in others))
+        for request_id, product_id in sorted({row[:2] for row in only_materialized + only_recomputed})[:6]:
+            product = session.get(Product, product_id)
+            request = session.get(ProcurementRequest, request_id)
+            profile = session.get(MatchProfile, request_id)
+            changes = session.execute(sa.select(IndexChange.id, IndexChange.kind, IndexChange.object_id)
+                                      .where(sa.or_(sa.and_(IndexChange.kind == KIND_PRODUCT,
+                                                            IndexChange.object_id == product_id),
+                                                    sa.and_(IndexChange.kind == KIND_REQUEST,
+                                                            IndexChange.object_id == request_id)))
+                                      .order_by(IndexChange.id.desc()).limit(8)).all()
+            match = session.scalar(sa.select(Match).where(Match.request_id == request_id,
+                                                          Match.product_id == product_id))
+            explained = matching.explain_pair(session, request, product)
+            lines.append(
+                f"pair ({request_id}, {product_id}): product status={product.status} title={product.title_zh!r} "
+                f"moq={product.moq} tiers={[(t.min_quantity, t.unit_price_fen) for t in product.price_tiers]} "
+                f"updated={product.updated_at}; request state={request.state} title={request.title!r} "
+                f"quantity={request.quantity} version={request.version}; profile stamp="
+                f"{profile.stamp if profile else None} at {profile.computed_at if profile else None} keywords="
+                f"{[k.text for k in Profile.from_json(profile.keywords).keywords] if profile else None}; "
+                f"row {(match.score_x10, match.gaps, match.computed_at, match.generation) if match else None}; "
+                f"from the database now: {(explained.fit.score, explained.fit.gaps) if explained.fit else None} "
+                f"why not {explained.why_not}; latest changes {[tuple(c) for c in changes]}")
+    return "\n".join(lines)
+
+
 def _match_rows() -> list[tuple]:
     with reading_only(), Session(db.engine) as session:
         return sorted((m.request_id, m.product_id, m.score_x10, json.dumps(m.gaps, sort_keys=True))
@@ -285,8 +334,7 @@ def test_worker_killed_20_times_during_an_import_and_edits_catches_up_without_a_
         matching_sync.recompute_everything(refresh=False)
         assert materialized, "no match at all: the test data should make some"
         recomputed = _match_rows()
-        assert recomputed == materialized, {"only materialized": sorted(set(materialized) - set(recomputed))[:5],
-                                            "only recomputed": sorted(set(recomputed) - set(materialized))[:5]}
+        assert recomputed == materialized, _difference(materialized, recomputed)
         products = db.session.scalar(sa.select(sa.func.count()).select_from(Product))
         print(f"\nkills={len(kills)} (changes behind at each, and whether the worker had committed: {kills}); "
               f"mutator rounds={mutator.rounds} products={products} matches={len(materialized)} "
