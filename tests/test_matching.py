@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from marketplace.accounts.models import CompanyKind
 from marketplace.catalog import services as catalog_services
 from marketplace.catalog.models import Certification, Product, ProductStatus
 from marketplace.catalog.rows import PriceTierInput
+from marketplace.database import utcnow
 from marketplace.extensions import db
 from marketplace.matching import demand, profiles, ranking, scoring
 from marketplace.matching import services as matching
@@ -619,6 +621,74 @@ def test_a_large_backlog_is_left_to_the_catch_up_job(app, world, monkeypatch, ru
     with app.app_context():
         assert newcomer in _matches(request_id)
         assert matching_sync.pending() == 0
+
+
+def test_the_catch_up_job_leaves_the_matches_to_a_running_worker_loop(app, world, monkeypatch):
+    # in `flask index worker` the jobs thread's catch-up ran beside the drain loop's own (the loop catches up
+    # after every round): two rankings at once from the same index objects, for nothing
+    from marketplace.search import sync as search_sync
+
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        monkeypatch.setattr(matching_sync, "INLINE_MAX_PENDING", 0)  # the save leaves its change to a catch-up
+        newcomer = make_product(company=world["rival"], actor=world["rival_user"], title_zh="不锈钢保温杯 食品级 新款",
+                                moq=10, price_tiers=[PriceTierInput(10, 2000)], monthly_capacity=90000).id
+        db.session.commit()
+    stop, started = threading.Event(), threading.Event()
+    monkeypatch.setattr(search_sync, "run_after_drain", started.set)  # the loop's own catch-up: held back
+
+    def loop():
+        with app.app_context():
+            search_sync.run_worker(poll_seconds=0.05, stop=stop)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    try:
+        assert started.wait(20)
+        assert search_sync.worker_loop_running()
+        with app.app_context():
+            assert matching_sync.catch_up_job() is None
+            assert newcomer not in _matches(request_id) and matching_sync.pending() >= 1
+    finally:
+        stop.set()
+        thread.join(20)
+    assert not thread.is_alive() and not search_sync.worker_loop_running()
+    with app.app_context():  # no loop in this process: the job catches up
+        assert matching_sync.catch_up_job()["products"] >= 1
+        assert newcomer in _matches(request_id)
+
+
+def test_the_change_log_is_kept_until_the_matches_have_read_it(app, world, monkeypatch):
+    # FINDING (worker killed 20 times): the indexes' reports pruned the log behind their own cursors while the
+    # matches' first full recompute ran (its row not written yet); it then moved its cursor over changes it never
+    # read, and the last edits never reached `matches`. A matches row untouched for a week was left out too.
+    from marketplace.search import sync as search_sync
+    from marketplace.search.models import IndexChange, IndexReplica
+
+    def logged_after(cursor: int) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(IndexChange).where(IndexChange.id > cursor))
+
+    monkeypatch.setattr(search_sync, "REPORT_EVERY_S", 0.0)  # each drain reports its cursor (and prunes)
+    with app.app_context():
+        _post(world["buyer_user"])
+        monkeypatch.setattr(matching_sync, "INLINE_MAX_PENDING", 0)  # the saves below leave the matches behind
+        replica = db.session.get(IndexReplica, matching_sync.CURSOR_NAME)
+        behind = replica.cursor
+        replica.updated_at = utcnow() - timedelta(days=30)  # a quiet month
+        db.session.commit()
+        make_product(company=world["rival"], actor=world["rival_user"], title_zh="不锈钢保温杯 新款 A")
+        db.session.commit()
+        assert search_sync.get_index("products").cursor > behind  # the indexes have read it …
+        assert logged_after(behind) >= 1  # … and it is kept for the matches
+        db.session.rollback()  # end the read (SQLite: the catch-up's write transaction would wait for it)
+        assert matching_sync.catch_up()["products"] >= 1
+
+        db.session.execute(sa.delete(IndexReplica).where(IndexReplica.name == matching_sync.CURSOR_NAME))
+        db.session.commit()  # the matches never caught up (their first full recompute still to come)
+        kept = db.session.scalar(sa.select(sa.func.count()).select_from(IndexChange))
+        make_product(company=world["rival"], actor=world["rival_user"], title_zh="不锈钢保温杯 新款 B")
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(IndexChange)) > kept  # nothing pruned
 
 
 def test_only_zjtx_designations_earn_the_zjtx_bonus(app):

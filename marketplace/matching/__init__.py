@@ -19,9 +19,10 @@ def register_hooks() -> None:
     from marketplace.matching import notify, sync
     from marketplace.search import sync as search_sync
 
+    search_sync.log_consumer(sync.CURSOR_NAME)  # the change log is kept until the matches have read it
     search_sync.after_drain(sync.after_drain)
     search_sync.after_rebuild(sync.recompute_after_rebuild)
-    register_periodic("match-catch-up", {}, sync.catch_up)
+    register_periodic("match-catch-up", {}, sync.catch_up_job)
     register_periodic("match-notify", {}, notify.notify_new_matches)
     register_periodic("match-digest", {"minute": "0", "hour": "8"}, notify.send_daily_digests)
     register_periodic("match-recompute", {"minute": "30", "hour": "3"}, sync.recompute_everything)

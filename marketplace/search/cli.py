@@ -132,7 +132,8 @@ def worker_command(poll: float, once: bool, no_jobs: bool):
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     try:
-        with jobs.consumer_running(current_app._get_current_object(), enabled=not no_jobs):
+        # marked before the jobs thread starts: its catch-up job, enqueued at start, leaves the matches to the loop
+        with sync.worker_loop(), jobs.consumer_running(current_app._get_current_object(), enabled=not no_jobs):
             click.echo(f"index worker: draining every {poll} s"
                        + ("" if no_jobs else f", running {len(jobs.registered())} periodic jobs")
                        + " (Ctrl-C to stop)")

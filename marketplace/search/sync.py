@@ -25,6 +25,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,10 +65,39 @@ LOGGED_REQUEST_IDS = 50
 #: advisory lock key serialising change-log writers on PostgreSQL ("rtidx" in ASCII)
 _ADVISORY_KEY = 0x7274696478
 _local = threading.local()
+#: how many worker drain loops this process runs or is starting (``worker_loop``): each catches the matches up
+#: after every round, so the periodic catch-up job of the same process leaves it to the loop
+_worker_loops = 0
+_worker_loops_lock = threading.Lock()
+
+
+@contextmanager
+def worker_loop() -> Iterator[None]:
+    """Mark this process as running the worker's drain loop (``flask index worker`` enters it before its jobs
+    thread starts: the jobs enqueued at start must already see it)."""
+    global _worker_loops
+    with _worker_loops_lock:
+        _worker_loops += 1
+    try:
+        yield
+    finally:
+        with _worker_loops_lock:
+            _worker_loops -= 1
 #: functions called after every drain (inline and in the worker), each with no arguments: consumers of the
 #: change log that need the indexes caught up first (matching registers its recompute); a failure is
 #: logged and never fails the drain
 AFTER_DRAIN: list = []
+
+
+#: consumers of the change log besides the indexes, by their ``index_replicas`` row (matching's ``matches``):
+#: the log is pruned only behind each of them, however long ago its row moved (a quiet week is not a removed
+#: host), and not at all while one has no row yet (its first catch-up reads from the start)
+LOG_CONSUMERS: set[str] = set()
+
+
+def log_consumer(name: str) -> None:
+    """Register a consumer of the change log that keeps its cursor in the ``index_replicas`` row ``name``."""
+    LOG_CONSUMERS.add(name)
 
 
 def after_drain(function):
@@ -330,9 +361,15 @@ def _report_cursor(index: SearchIndex) -> None:
                 session.flush()
                 # replicas silent for a week are gone (a removed host must not keep the log forever)
                 floor = session.scalar(sa.select(sa.func.min(IndexReplica.cursor)).where(
-                    IndexReplica.updated_at >= utcnow() - timedelta(days=REPLICA_TTL_DAYS)))
+                    IndexReplica.updated_at >= utcnow() - timedelta(days=REPLICA_TTL_DAYS),
+                    IndexReplica.name.not_in(sorted(LOG_CONSUMERS))))
+                # the other consumers always (0 while one has no row: nothing is pruned before its first catch-up;
+                # pruned behind a full recompute's ceiling, the changes after it were lost to the matches)
+                consumers = dict(session.execute(sa.select(IndexReplica.name, IndexReplica.cursor).where(
+                    IndexReplica.name.in_(sorted(LOG_CONSUMERS)))).tuples().all())
                 # every kind's index of this process holds the log back too (one not yet reported included)
-                floor = min([floor or 0, *(get_index(name).cursor for name in kinds.names())])
+                floor = min([floor or 0, *(consumers.get(name) or 0 for name in LOG_CONSUMERS),
+                             *(get_index(name).cursor for name in kinds.names())])
                 if floor:
                     session.execute(sa.delete(IndexChange).where(IndexChange.id <= floor))
                 session.commit()
@@ -371,21 +408,27 @@ def run_worker(poll_seconds: float = 0.25, stop: threading.Event | None = None, 
     heartbeat = Heartbeat(current_app.config["WORKER_HEARTBEAT_PATH"])
     _local.worker = True
     try:
-        while not stop.is_set():
-            heartbeat.beat()
-            applied = 0
-            try:
-                with reading_only(), Session(db.engine) as session:
-                    until = latest_change_id(session)  # each kind gets its turn however fast the log fills
-                applied = drain(timeout=timeout, force_report=True, until=until).applied
-                run_after_drain()
-            except Exception:
-                logger.exception("drain failed; retrying")
-                stop.wait(2)
-            if not applied:
-                stop.wait(poll_seconds)  # a backlog is read again at once
+        with worker_loop():
+            while not stop.is_set():
+                heartbeat.beat()
+                applied = 0
+                try:
+                    with reading_only(), Session(db.engine) as session:
+                        until = latest_change_id(session)  # each kind gets its turn however fast the log fills
+                    applied = drain(timeout=timeout, force_report=True, until=until).applied
+                    run_after_drain()
+                except Exception:
+                    logger.exception("drain failed; retrying")
+                    stop.wait(2)
+                if not applied:
+                    stop.wait(poll_seconds)  # a backlog is read again at once
     finally:
         _local.worker = False
+
+
+def worker_loop_running() -> bool:
+    """Whether this process runs (or is starting) the worker's drain loop, in any thread."""
+    return _worker_loops > 0
 
 
 # ----------------------------------------------------------------------------- rebuild and check
