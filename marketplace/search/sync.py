@@ -83,6 +83,8 @@ def worker_loop() -> Iterator[None]:
     finally:
         with _worker_loops_lock:
             _worker_loops -= 1
+
+
 #: functions called after every drain (inline and in the worker), each with no arguments: consumers of the
 #: change log that need the indexes caught up first (matching registers its recompute); a failure is
 #: logged and never fails the drain
