@@ -3,8 +3,11 @@
 Memory storage is per worker (measured here: "5 per minute" let 10 through with 2 workers),
 so production keeps the counters in Redis. This test runs the real server: gunicorn with two
 sync workers, a fresh SQLite database, and Redis database 15 under a key prefix of its own.
-Attempts go two at a time, each on its own connection, so both workers serve them; gunicorn's
-access log (its ``%(p)s`` atom is the worker's pid) shows which worker answered each.
+Each attempt has its own connection. The kernel may hand every connection to one worker, so the
+test makes sure both serve: one attempt's last header line is held back, which keeps the worker
+that accepted it waiting (a sync worker serves one connection at a time) while the next attempts
+go to the other; then it is sent, the first worker answers it, and the remaining attempts go two
+at a time. gunicorn's access log (its ``%(p)s`` atom is the worker's pid) shows who answered each.
 """
 from __future__ import annotations
 
@@ -103,6 +106,30 @@ def _request(port: int, method: str, path: str, body: str | None = None, cookie:
         connection.close()
 
 
+def _held_request(port: int, path: str, body: str, cookie: str) -> socket.socket:
+    """A POST sent without its blank line and body: the worker that accepts it waits for the rest."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=15)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAccept-Language: en\r\n"
+        f"Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body.encode())}\r\n"
+    )
+    connection.sendall(head.encode())
+    return connection
+
+
+def _finish_held_request(connection: socket.socket, body: str) -> int:
+    """Send the held request's blank line and body; return the status it gets."""
+    try:
+        connection.sendall(b"\r\n" + body.encode())
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
 def _worker_pids(master_pid: int) -> list[int]:
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     try:
@@ -189,10 +216,18 @@ def test_login_rate_limit_is_exact_across_two_gunicorn_workers_with_redis(tmp_pa
         body = urllib.parse.urlencode(
             {"csrf_token": match.group(1), "email": "nobody@example.com", "password": "wrong password 123"}
         )
+        def attempt(_=None) -> int:
+            return _request(port, "POST", "/account/login", body, cookie)[0]
+
+        # one worker accepts the held attempt and waits for its end; meanwhile the other serves the first three
+        held = _held_request(port, "/account/login", body, cookie)
+        time.sleep(0.5)
+        first = [attempt() for _ in range(3)]
+        held_status = _finish_held_request(held, body)
         with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = list(
-                pool.map(lambda _: _request(port, "POST", "/account/login", body, cookie)[0], range(ATTEMPTS))
-            )
+            rest = list(pool.map(attempt, range(ATTEMPTS - len(first) - 1)))
+        statuses = [*first, held_status, *rest]
+        assert first == [200, 200, 200] and held_status == 200, statuses
 
         allowed = [status for status in statuses if status != 429]
         assert len(allowed) == LIMIT, f"expected {LIMIT} attempts through, got {statuses}"
