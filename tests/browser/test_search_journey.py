@@ -47,7 +47,9 @@ def test_buyer_finds_a_product_by_a_synonym_narrows_and_opens_it(live_server, ne
     expect(results).to_have_count(2)
     expect(page.locator("[data-testid=filter-chip][data-filter=category]")).to_be_visible()
 
-    page.select_option("[data-testid=search-sort]", "price_asc")  # submits by itself (search.js)
+    # a changed sort submits by itself once search.js has bound the form (before, the change is a user's own)
+    expect(page.locator("#search-form[data-autosubmit-ready]")).to_have_count(1)
+    page.select_option("[data-testid=search-sort]", "price_asc")
     expect(page).to_have_url(re.compile(r"sort=price_asc"))
     expect(results.first.locator("[data-testid=result-price]")).to_contain_text("159")
     expect(results.nth(1).locator("[data-testid=result-price]")).to_contain_text("259")

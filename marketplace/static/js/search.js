@@ -1,8 +1,10 @@
 /* Search pages: a changed sort order, checkbox or select submits the search form at once.
-   Without JavaScript the "Search" and "Apply filters" buttons do the same. No inline scripts (CSP). */
+   Without JavaScript the "Search" and "Apply filters" buttons do the same. No inline scripts (CSP).
+   The script ends the page, so the form is there: it binds at once (not at DOMContentLoaded) and marks the
+   form data-autosubmit-ready, which tests wait for before they change a field. */
 (function () {
   "use strict";
-  document.addEventListener("DOMContentLoaded", function () {
+  function bind() {
     var form = document.getElementById("search-form");
     if (!form) { return; }
     form.querySelectorAll("[data-autosubmit]").forEach(function (field) {
@@ -21,5 +23,11 @@
         });
       }, 0);
     });
-  });
+    form.setAttribute("data-autosubmit-ready", "");
+  }
+  if (document.readyState === "loading" && !document.getElementById("search-form")) {
+    document.addEventListener("DOMContentLoaded", bind);
+  } else {
+    bind();
+  }
 })();
