@@ -4,9 +4,8 @@ Checks each generated call â€” valid and deliberately invalid (negative) input â
 checks: no 5xx, every status and body as documented (problem documents included), invalid input
 refused, required headers enforced. Not "valid input accepted" (``positive_data_acceptance``): input that
 fits the document can still break a business rule (an MOQ, a date in the past, a cursor we did not make)
-and rightly get a 422. ``SCHEMATHESIS_EXAMPLES`` sets the cases per operation (default 1,000;
-CI: 200, to stay within its 30 minutes); each operation is its own test item, so
-pytest-xdist spreads them over the workers. The app is built once per module on SQLite, with two
+and rightly get a 422. ``SCHEMATHESIS_EXAMPLES`` sets the cases per operation
+(default and CI: 1,000); each operation is its own test item, so pytest-xdist spreads them over the workers. The app is built once per module on SQLite, with two
 companies (an exporter and a buyer, all scopes) whose tokens the calls use by the operation's tag.
 """
 from __future__ import annotations
