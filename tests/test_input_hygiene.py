@@ -30,6 +30,7 @@ from marketplace.inputs import (
     page_number,
     query_id,
 )
+from marketplace.search import sync as search_sync
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_company, make_product, make_user
 from tests.test_catalog_products import form_data as product_form
@@ -155,7 +156,7 @@ def assert_no_500(response, what):
 @pytest.fixture
 def world(app):
     """An exporter with a product, a buyer with a sent intent on it, an organizer, a pending company."""
-    with app.app_context():
+    with app.app_context(), search_sync.drain_once():  # one index commit for the lot
         parties = make_parties()
         intent = start(parties, note="首单")
         organizer = make_user(make_company(kind=CompanyKind.ORGANIZER), role=Role.ORGANIZER)

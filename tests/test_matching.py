@@ -21,6 +21,7 @@ from marketplace.matching import services as matching
 from marketplace.matching import sync as matching_sync
 from marketplace.matching.models import Match, MatchProfile
 from marketplace.matching.scoring import MIN_SCORE, ProductFacts, RequestFacts, fit, price_at
+from marketplace.search import sync as search_sync
 from marketplace.sourcing import services as sourcing
 from marketplace.sourcing.models import ProcurementRequest
 from marketplace.sourcing.services import RequestInput, today_in_china
@@ -165,7 +166,7 @@ class World(dict):
 
 @pytest.fixture
 def world(app):
-    with app.app_context():
+    with app.app_context(), search_sync.drain_once():  # one index commit for the lot
         buyer = make_company(kind=CompanyKind.CHAIN_LEADER, province_code="330000", city_code="330200")
         buyer_user = make_user(company=buyer)
         exporter = make_company(kind=CompanyKind.EXPORTER, province_code="330000", city_code="330200")
@@ -324,9 +325,9 @@ def test_product_side_follows_requests_changed_or_closed_after_its_demand_was_bu
     with app.app_context():
         cups = _post(world["buyer_user"], title="采购不锈钢保温杯", description="食品级")
         pots = _post(world["buyer_user"], title="采购不锈钢保温杯 大容量", description="食品级")
-        app.extensions["rongtong_demand"].demand = None  # built again at the next product change, holding both
+        demand._holder().demand = None  # built again at the next product change, holding both
         make_product(company=world["rival"], actor=world["rival_user"], title_zh="保温杯 一", moq=10)
-        held = app.extensions["rongtong_demand"].demand
+        held = demand._holder().demand
         assert held is not None and {cups.id, pots.id} <= set(held.row_of)  # both in the built demand
         sourcing.close_request(world["buyer_user"], cups.id, db.session.get(ProcurementRequest, cups.id).version, "")
         target = db.session.get(ProcurementRequest, pots.id)
@@ -626,8 +627,6 @@ def test_a_large_backlog_is_left_to_the_catch_up_job(app, world, monkeypatch, ru
 def test_the_catch_up_job_leaves_the_matches_to_a_running_worker_loop(app, world, monkeypatch):
     # in `flask index worker` the jobs thread's catch-up ran beside the drain loop's own (the loop catches up
     # after every round): two rankings at once from the same index objects, for nothing
-    from marketplace.search import sync as search_sync
-
     with app.app_context():
         request_id = _post(world["buyer_user"]).id
         monkeypatch.setattr(matching_sync, "INLINE_MAX_PENDING", 0)  # the save leaves its change to a catch-up

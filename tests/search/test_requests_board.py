@@ -11,6 +11,7 @@ import pytest
 
 from marketplace.database import utcnow
 from marketplace.extensions import db
+from marketplace.search import sync as search_sync
 from marketplace.sourcing.models import ProcurementRequest
 from marketplace.sourcing.services import today_in_china
 from marketplace.sourcing.states import Visibility
@@ -23,7 +24,7 @@ XSS = "<script>alert(1)</script>"
 @pytest.fixture
 def board(app):
     """Four open public requests, one invited-only (the invited exporter's), one draft; clients per viewer."""
-    with app.app_context():
+    with app.app_context(), search_sync.drain_once():  # one index commit for the lot
         world = make_buyers(name_zh="宁波甬采供应链有限公司")
         today = today_in_china()
         ids = {

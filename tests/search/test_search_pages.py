@@ -19,6 +19,7 @@ from marketplace.catalog.models import CccStatus, Product
 from marketplace.catalog.rows import CertificationInput, PriceTierInput
 from marketplace.extensions import db
 from marketplace.search import services as search_services
+from marketplace.search import sync as search_sync
 from tests.conftest import login
 from tests.factories import make_company, make_product, make_user
 
@@ -47,7 +48,7 @@ def shop(app):
     | family   | 甬佳 浙 | small_appliances | 159.00 |  50 | 家用电饭煲, no English title              |
     | fryer    | 甬佳 浙 | small_appliances | 199.00 | 100 | 空气炸锅                                  |
     """
-    with app.app_context():
+    with app.app_context(), search_sync.drain_once():  # one index commit for the lot
         meichu = make_company(name_zh="美厨电器有限公司", province_code="440000", city_code="440300")
         yongjia = make_company(name_zh="甬佳家电有限公司", province_code="330000", city_code="330200")
         hidden = make_company(name_zh="待审电器有限公司", verified=False)

@@ -144,6 +144,34 @@ def test_created_updated_published_archived_product_is_searchable_right_after_co
         assert drift() == CLEAN
 
 
+def test_saves_inside_drain_once_are_searchable_after_its_end_with_one_drain(inline_app, monkeypatch):
+    drains = []
+    real_drain = sync.drain
+
+    def counted_drain(*args, **options):
+        drains.append(options)
+        return real_drain(*args, **options)
+
+    monkeypatch.setattr(sync, "drain", counted_drain)
+    with inline_app.app_context():
+        company = make_company()
+        user = make_user(company=company)
+        word = unique_word()
+        with sync.drain_once():
+            first = make_product(company, actor=user, title_en=f"{word} kettle")
+            with sync.drain_once():  # nested: drains at the outer end
+                second = make_product(company, actor=user, title_en=f"{word} teapot")
+            assert found(word) == set()  # held: not applied yet
+            assert drains == []
+            assert first.title_en  # a read after the last save begins a transaction (SQLite: the write lock)
+        assert not db.session().in_transaction()  # which the end commits before it drains (no wait for the lock)
+        assert found(word) == {first.id, second.id}
+        assert len(drains) == 1
+        make_product(company, actor=user, title_en=f"{word} cup")  # after the block: its own drain again
+        assert len(found(word)) == 3 and len(drains) == 2
+        assert drift() == CLEAN
+
+
 def test_price_tier_change_moves_product_in_and_out_of_price_filter(inline_app):
     with inline_app.app_context():
         company = make_company()
