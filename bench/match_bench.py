@@ -145,7 +145,6 @@ def quality(seed: int = 2025) -> dict:
     from marketplace.demo import BUYER_EMAIL, load_demo_data
     from marketplace.extensions import db
     from marketplace.matching import profiles, services
-    from marketplace.matching import ranking as match_ranking
     from marketplace.matching import sync as match_sync
     from marketplace.matching.models import Match
     from marketplace.search import sync
@@ -221,8 +220,7 @@ def quality(seed: int = 2025) -> dict:
                     required_certifications=[], required_readiness=[], must_requirements=[], deadline=DEADLINE,
                     visibility=Visibility.PUBLIC, state=RequestState.OPEN)
                 profile = profiles.choose_profile(request)  # keywords and the category they point to
-                ours = [r.product_id for r in match_ranking.rank_products(request, profile.keywords, limit=K,
-                                                                     inferred=profile.category, inferred_hs=profile.hs)]
+                ours = [r.product_id for r in services.request_list(request, profile)[:K]]  # as its page lists them
                 theirs = bm25_or(index, product.title_zh, limit=K)
                 for name, ranking in (("ours", ours), ("bm25", theirs)):
                     held[name].append(sum(1 for pid in ranking if category_of.get(pid) == product.category) / K)
@@ -412,8 +410,7 @@ def _held_out_generated(sample: int) -> dict:
 
     from marketplace.catalog.models import Product
     from marketplace.extensions import db
-    from marketplace.matching import profiles
-    from marketplace.matching import ranking as match_ranking
+    from marketplace.matching import profiles, services
     from marketplace.search.sync import get_index
     from marketplace.sourcing.models import ProcurementRequest
     from marketplace.sourcing.states import RequestState, Visibility
@@ -434,9 +431,7 @@ def _held_out_generated(sample: int) -> dict:
             required_readiness=[], must_requirements=[], deadline=DEADLINE, visibility=Visibility.PUBLIC,
             state=RequestState.OPEN)
         profile = profiles.choose_profile(request)
-        ours = [r.product_id for r in match_ranking.rank_products(request, profile.keywords, limit=K + 1,
-                                                             inferred=profile.category, inferred_hs=profile.hs)
-                if r.product_id != row.id][:K]
+        ours = [r.product_id for r in services.request_list(request, profile) if r.product_id != row.id][:K]
         theirs = bm25_or(index, row.title_zh, exclude=row.id, limit=K)
         ours_p.append(sum(1 for pid in ours if category_of.get(pid) == row.category) / K)
         theirs_p.append(sum(1 for pid in theirs if category_of.get(pid) == row.category) / K)

@@ -378,7 +378,6 @@ class KeywordPostings:
         ``restrict(position)`` (optional) gives a mask (or None) that the documents *first* met at that position
         of ``among`` must also be in: they are marked seen either way (a caller that knows such documents
         cannot qualify — they hold none of the keywords before — reads them no more)."""
-        gen, keywords = self.gen, self.keywords
         size = len(self.allowed)
         mark = np.zeros(size, dtype=bool) if seen is None else seen
         parts = [self.classified] if classified and len(self.classified) else []
@@ -404,6 +403,21 @@ class KeywordPostings:
                 chosen.append(docs if mask is None else docs[mask[docs]])
             chosen = [d for d in chosen if len(d)]
             docnums = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
+        return self._found(docnums, columns), mark
+
+    def candidates_in(self, mask: np.ndarray, leave_out: np.ndarray | None = None,
+                      columns: tuple[str, ...] = ()) -> Candidates:
+        """The allowed documents in ``mask`` (a mask over the generation: ``value_mask``, ``hs_mask``), whether they
+        hold a keyword or not, minus those marked in ``leave_out``, with their presence rows (a class's
+        products, for a list the keywords alone cannot fill)."""
+        keep = self.allowed & mask
+        if leave_out is not None:
+            keep &= ~leave_out
+        return self._found(np.flatnonzero(keep), columns)
+
+    def _found(self, docnums: np.ndarray, columns: tuple[str, ...]) -> Candidates:
+        """``docnums`` (sorted) as candidates: each one's presence row over every keyword and ``columns``."""
+        gen, keywords, size = self.gen, self.keywords, len(self.allowed)
         presence = np.zeros((len(docnums), len(keywords)), dtype=np.int8)
         if len(docnums):
             position = np.full(size, -1, dtype=np.int64)
@@ -414,9 +428,8 @@ class KeywordPostings:
                         rows = position[docs]
                         presence[rows[rows >= 0], i] = value
         ids = gen.columns[schemas.ID][docnums]
-        found = Candidates(keywords, docnums, ids, presence, _raw_columns(columns, self.fields, gen, docnums),
-                           self.key, self.text_columns)
-        return found, mark
+        return Candidates(keywords, docnums, ids, presence, _raw_columns(columns, self.fields, gen, docnums),
+                          self.key, self.text_columns)
 
 
 class Similar:

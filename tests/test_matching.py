@@ -100,6 +100,32 @@ def test_fit_needs_a_word_or_the_same_heading_and_the_right_goods_and_nice_gaps_
     assert not fit(_request(musts=frozenset({"certifications"})), _product(cert_until={}), (2, 2)).matches
 
 
+def test_fit_calls_a_product_of_the_category_without_the_words_a_neighbour():
+    request = _request(hs_code="")  # a category, no HS code: the goods part is the category alone
+    neighbour = fit(request, _product(hs_code=""), (0, 0))  # same category, none of the words
+    assert not neighbour.matches and neighbour.neighbour and neighbour.parts["goods"]["neighbour"] is True
+    # a minor word in the text only: still too few of the words
+    assert fit(_request(hs_code="", weights=(20.0, 1.0)), _product(hs_code=""), (0, 1)).neighbour
+    right = fit(request, _product(hs_code=""), (2, 0))  # the main word in the title: the goods asked for
+    assert right.matches and not right.neighbour and "neighbour" not in right.parts["goods"]
+    assert not fit(request, _product(hs_code="", category="toys"), (0, 0)).neighbour  # another category
+    assert not fit(_request(hs_code="", category="other"), _product(hs_code=""), (0, 0)).neighbour  # no category
+    # a must it fails: neither a match nor a neighbour
+    excluded = fit(_request(hs_code="", musts=frozenset({"certifications"})), _product(hs_code="", cert_until={}),
+                   (0, 0))
+    assert excluded.excluded and not excluded.neighbour
+
+
+def test_a_neighbour_scores_below_the_notification_threshold_however_well_it_delivers():
+    from marketplace.matching.notify import NOTIFY_SCORE
+
+    for request in (_request(hs_code=""), _request(hs_code="", target_fen=None, required_certifications=()),
+                    _request(hs_code="", required_readiness=("samples",))):
+        best = fit(request, _product(hs_code="", tariff_hit=True, zjtx=True, readiness=frozenset({"samples"})),
+                   (0, 0))
+        assert best.neighbour and best.score < NOTIFY_SCORE
+
+
 def test_price_at_uses_the_tier_of_the_quantity():
     tiers = ((100, 900), (1000, 800), (5000, 700))
     assert price_at(tiers, 50) == 900
@@ -187,6 +213,13 @@ def world(app):
 def _matches(request_id: int) -> dict[int, float]:
     db.session.expire_all()
     return {m.product_id: m.score for m in db.session.scalars(sa.select(Match).where(Match.request_id == request_id))}
+
+
+def _neighbours(request_id: int) -> set[int]:
+    """The request's listed neighbours (same category, not the goods its words ask for)."""
+    db.session.expire_all()
+    return {m.product_id for m in db.session.scalars(sa.select(Match).where(Match.request_id == request_id))
+            if (m.parts.get("goods") or {}).get("neighbour")}
 
 
 def test_posting_a_request_materializes_its_matches(app, world):
@@ -310,6 +343,7 @@ def test_materialized_equals_recomputed_after_random_changes(app, world, rebuild
         assert stored == matching._count_places(db.session, stored)  # each list's place kept in step
         materialized = sorted((m.request_id, m.product_id, m.score_x10, json.dumps(m.gaps, sort_keys=True))
                               for m in db.session.scalars(sa.select(Match)))
+        assert sum(len(_neighbours(r.id)) for r in requests)  # short lists took neighbours on the way
         db.session.commit()
         matching_sync.recompute_everything(refresh=False)
         db.session.expire_all()
@@ -339,7 +373,60 @@ def test_product_side_follows_requests_changed_or_closed_after_its_demand_was_bu
                            category="small_appliances")
         assert _matches(cups.id) == {}  # closed: its row in the demand is not matched again
         now = _matches(pots.id)
-        assert pot.id in now and cup.id not in now  # its new words, not those the demand was built with
+        # its new words, not those the demand was built with: the cup is at most a neighbour (a kitchen product
+        # while the request lists fewer than ten), never a match by the words
+        assert pot.id in now and cup.id not in set(now) - _neighbours(pots.id)
+        assert pot.id not in _neighbours(pots.id)
+
+
+def test_a_short_list_takes_neighbours_up_to_ten_and_gives_them_up_to_matches(app, world):
+    """Fewer than ten matches: the best products of the request's category follow them (同类推荐), up to ten in
+    all; as products of the goods asked for come in, they take the neighbours' places; when they go, the
+    neighbours come back — from the product side, as a recompute from the request side would list them."""
+    with app.app_context():
+        kettles = [make_product(company=world["rival"], actor=world["rival_user"], title_zh=f"电热水壶 {n}L",
+                                moq=10).id for n in range(1, 13)]  # small appliances sharing no word with cups
+        make_product(company=world["rival"], actor=world["rival_user"], title_zh="毛绒玩具熊", category="toys")
+        request_id = _post(world["buyer_user"]).id  # 采购不锈钢保温杯, small appliances
+        listed = _matches(request_id)
+        words = set(listed) - _neighbours(request_id)
+        assert words == {world["cup"], world["rival_cup"]}  # the cups, by their words
+        assert len(listed) == 10 and _neighbours(request_id) <= set(kettles)  # eight kettles fill the list
+        assert min(listed[p] for p in words) > max(listed[p] for p in _neighbours(request_id))
+
+        cups = [make_product(company=world["exporter"], actor=world["exporter_user"], title_zh=f"保温杯 {n}号",
+                             moq=10).id for n in range(7)]  # seven more cups: one neighbour place left
+        assert set(cups) <= set(_matches(request_id)) and len(_neighbours(request_id)) == 1
+        assert len(_matches(request_id)) == 10
+        cups.append(make_product(company=world["exporter"], actor=world["exporter_user"], title_zh="保温杯 8号",
+                                 moq=10).id)  # ten cups: no neighbour any more
+        assert _neighbours(request_id) == set() and len(_matches(request_id)) == 10
+        cups.append(make_product(company=world["exporter"], actor=world["exporter_user"], title_zh="保温杯 9号").id)
+        assert len(_matches(request_id)) == 11 and _neighbours(request_id) == set()
+        for product_id in cups[:3]:  # three cups archived: eight left, two kettles come back
+            _set_status(db.session.get(Product, product_id), ProductStatus.ARCHIVED)
+        assert len(_matches(request_id)) == 10 and len(_neighbours(request_id)) == 2
+        materialized = _matches(request_id)
+        matching.recompute_request(db.session, request_id, refresh=False)
+        db.session.commit()
+        assert _matches(request_id) == materialized
+
+
+def test_a_neighbour_is_explained_as_similar_goods(app, world, client):
+    with app.app_context():
+        maker = make_company(kind=CompanyKind.EXPORTER, province_code="330000")  # the page lists one per exporter
+        kettle = make_product(company=maker, actor=make_user(company=maker), title_zh="电热水壶 1.7L").id
+        request_id = _post(world["buyer_user"]).id
+        assert kettle in _neighbours(request_id)
+        found = matching.explain_pair(db.session, db.session.get(ProcurementRequest, request_id),
+                                      db.session.get(Product, kettle))
+        assert found.why_not == "neighbour" and found.fit.neighbour
+        email = world["buyer_user"].email
+    login(client, email)
+    page = client.get(f"/sourcing/requests/{request_id}").get_data(as_text=True)
+    assert "同类推荐：同一品类" in page and "电热水壶 1.7L" in page
+    why = client.get(f"/matching/requests/{request_id}/why?product={kettle}").get_data(as_text=True)
+    assert "在匹配商品不足 10 个时作为同类推荐列出" in why
 
 
 def test_a_full_list_refills_the_place_a_product_leaves_or_falls_from(app, world, monkeypatch):

@@ -43,7 +43,8 @@ def _explanation_fields(nullable: bool = False) -> dict:
         "score": ma.fields.Float(**kw, metadata={"description": "0-100, one decimal."}),
         "parts": ma.fields.Dict(**kw, metadata={
             "description": "Every part of the score (text, goods, region, moq, price, certifications, readiness, "
-                           "capacity, bonus), as computed."}),
+                           "capacity, bonus), as computed; `goods.neighbour` is true for similar goods (same "
+                           "category, too few of the request's words), listed while fewer than 10 products match."}),
         "missing": ma.fields.List(ma.fields.Dict(), **kw, metadata={
             "description": "The gaps: each {code, …its numbers, text} with text in the caller's language."}),
         "reasons": ma.fields.List(ma.fields.String(), **kw, metadata={
@@ -67,7 +68,9 @@ class RequestMatchesSchema(ma.Schema):
     """A request's suppliers, best first (one product per exporter)."""
 
     request_id = ma.fields.Integer(required=True)
-    total = ma.fields.Integer(required=True, metadata={"description": "How many products match the request."})
+    total = ma.fields.Integer(required=True, metadata={
+        "description": "How many products are listed for the request: its matches and, while they are fewer than "
+                       "10, similar goods of its category (`parts.goods.neighbour`)."})
     matchable = ma.fields.Boolean(required=True, metadata={
         "description": "Whether the request is matched now (open, before its deadline)."})
     excluded = ma.fields.Dict(keys=ma.fields.String(metadata={"enum": list(REQUIREMENTS)}), values=ma.fields.Integer(),
@@ -103,7 +106,9 @@ PairSchema = type("PairExplanationSchema", (ma.Schema,), {
     "product_id": ma.fields.Integer(required=True),
     "matches": ma.fields.Boolean(required=True, metadata={"description": "Whether the pair is a match."}),
     "why_not_code": ma.fields.String(required=True, allow_none=True, metadata={
-        "enum": [*explain.WHY_NOT, None], "description": "Why it is not a match (null when it is)."}),
+        "enum": [*explain.WHY_NOT, None], "description": "Why it is not a match (null when it is; `neighbour`: "
+        "of the request's category but too few of its words, listed as similar goods while fewer than 10 "
+        "products match)."}),
     "why_not": ma.fields.String(required=True, allow_none=True, metadata={
         "description": "The same in the caller's language."}),
     "excluded_by": ma.fields.List(ma.fields.String(metadata={"enum": list(REQUIREMENTS)}), required=True,

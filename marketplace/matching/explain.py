@@ -21,6 +21,8 @@ WHY_NOT = {
     "no_words": _l("The product holds none of the request's goods words."),
     "excluded": _l("A requirement you marked as a must excludes it."),
     "not_relevant": _l("Too few of the request's goods words, and no close classification: not the goods asked for."),
+    "neighbour": _l("Too few of the request's goods words, but of its category: listed as similar goods while fewer "
+                    "than 10 products match the request."),
     "low_score": _l("It fits too little to be listed: its score is below the threshold."),
 }
 
@@ -74,9 +76,17 @@ def gap_text(gap: dict):
     return code or ""
 
 
+def is_neighbour(parts: dict) -> bool:
+    """Whether a listed product is a neighbour (同类推荐: of the request's category, not the goods its words ask
+    for; ``scoring.Fit.neighbour``)."""
+    return bool((parts.get("goods") or {}).get("neighbour"))
+
+
 def part_lines(parts: dict) -> list:
     """What speaks for the match, as lazy strings (matched words, classification, region, price, flags)."""
     lines = []
+    if is_neighbour(parts):
+        lines.append(_l("Similar goods: same category, few or none of the request's words"))
     text = parts.get("text") or {}
     words = list(text.get("title") or []) + list(text.get("text") or [])
     if words:

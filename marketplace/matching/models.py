@@ -110,8 +110,9 @@ class MatchProfile(db.Model):
     #: demand has not seen yet is ``stamp`` above the one it was built to
     stamp: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0", index=True)
     #: its list as ``matches`` holds it — how many, and the last place's score ×10 and product (the product side
-    #: decides from these whether a product can enter; NULL: not known yet, counted from ``matches``)
-    match_count: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    #: decides from these whether a product can enter; NULL: not known yet, counted from ``matches``; the short
+    #: lists, whose neighbours a product may join, are read by this index)
+    match_count: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
     last_score: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     last_product_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 

@@ -197,6 +197,23 @@ def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: i
     return [kept[product_id] for _score, product_id in best]
 
 
+def rank_neighbours(request: ProcurementRequest, keywords: list[Keyword], limit: int, inferred: str | None = None,
+                    inferred_hs: str | None = None, leave_out: frozenset[int] = frozenset()) -> list[Ranked]:
+    """The best ``limit`` neighbours of a request (``Fit.neighbour``: of its category, given or ``inferred``, but
+    not the goods its words ask for), exact; ``leave_out``: its matches. None for a request without goods words
+    or without a category."""
+    facts = request_facts(request, keywords, inferred, inferred_hs)
+    if limit <= 0 or not keywords or not facts.category or facts.category == "other":
+        return []
+    postings = product_index().keyword_postings(keywords)
+    found = postings.candidates_in(postings.value_mask(schemas.CATEGORY, facts.category), columns=PRODUCT_COLUMNS)
+    best: list[tuple[float, int]] = []
+    kept: dict[int, Ranked] = {}
+    if len(found.ids):
+        _scan(facts, found, found.coverage(), limit, False, best, kept, leave_out, neighbours=True)
+    return [kept[product_id] for _score, product_id in best]
+
+
 def _relevance_filter(facts: RequestFacts, postings, order: list[int], tail: list[float]):
     """For ``KeywordPostings.candidates``: a product first met at keyword position ``i`` holds none of the
     weightier keywords, so its coverage is at most ``tail`` there; to be the right goods (``MIN_RELEVANCE``) it
@@ -260,9 +277,10 @@ def _facts(product_id: int, found, row: int) -> ProductFacts:
 
 
 def _scan(facts: RequestFacts, found, coverage: np.ndarray, limit: int, include_excluded: bool,
-          best: list[tuple[float, int]], kept: dict[int, Ranked], leave_out: frozenset[int] = frozenset()) -> None:
+          best: list[tuple[float, int]], kept: dict[int, Ranked], leave_out: frozenset[int] = frozenset(),
+          neighbours: bool = False) -> None:
     """Score ``found``'s candidates best bound first into ``best`` / ``kept`` (the list so far) until no bound
-    reaches the last place."""
+    reaches the last place (``neighbours``: list those ``Fit.neighbour`` says are, instead of matches)."""
     parts = _column_parts(facts, found)
     goods, region, moq_ok, capacity_points, bonus, price, certs, readiness = parts
     bound = scoring.bounds(facts, coverage, goods, region, moq_ok, capacity_points, bonus, price, certs, readiness)
@@ -271,8 +289,9 @@ def _scan(facts: RequestFacts, found, coverage: np.ndarray, limit: int, include_
         viable &= bound + SLACK >= -best[limit - 1][0]
     if not include_excluded:
         viable &= bound + SLACK >= MIN_SCORE
-        viable &= scoring.relevance_bounds(facts, coverage, goods) >= MIN_RELEVANCE - 1e-9
-        viable &= (coverage > 0) | (goods >= scoring.GOODS_POINTS["heading"])
+        if not neighbours:
+            viable &= scoring.relevance_bounds(facts, coverage, goods) >= MIN_RELEVANCE - 1e-9
+            viable &= (coverage > 0) | (goods >= scoring.GOODS_POINTS["heading"])
         viable &= _may_pass_musts(facts, found, parts)
     rows = np.flatnonzero(viable)
     ids = found.ids
@@ -297,7 +316,7 @@ def _scan(facts: RequestFacts, found, coverage: np.ndarray, limit: int, include_
                 continue
             product = _facts(product_id, found, row)
             result = fit(facts, product, found.presence[row])
-            if not (result.matches or include_excluded):
+            if not (result.neighbour if neighbours else (result.matches or include_excluded)):
                 continue
             bisect.insort(best, (-result.score, product_id))
             kept[product_id] = Ranked(product_id, product.company_id, result)

@@ -42,10 +42,11 @@ from marketplace.matching.profiles import (
     record_terms,
     request_profile,
 )
-from marketplace.matching.ranking import Ranked, is_matchable, rank_products
+from marketplace.matching.ranking import Ranked, is_matchable, rank_neighbours, rank_products
 from marketplace.matching.scoring import (
     MATCHES_PER_REQUEST,
     MIN_RELEVANCE,
+    NEIGHBOURS_UP_TO,
     Fit,
     fit,
 )
@@ -164,9 +165,26 @@ def recompute_request(session: Session, request_id: int, refresh: bool = True) -
     if request.session_id is not None:  # open again: its matches are live, not archived
         session.execute(sa.delete(ArchivedMatch).where(ArchivedMatch.request_id == request_id))
     profile = request_profile(session, request, refresh=refresh)
+    return _write_request_matches(session, request, request_list(request, profile), index_generation())
+
+
+def fill_to() -> int:
+    """Lists shorter than this take neighbours up to it: ``NEIGHBOURS_UP_TO``, and always below
+    ``MATCHES_PER_REQUEST`` (a full list holds matches only, which its refill relies on)."""
+    return max(0, min(NEIGHBOURS_UP_TO, MATCHES_PER_REQUEST - 1))
+
+
+def request_list(request: ProcurementRequest, profile) -> list[Ranked]:
+    """A request's whole list, in the order its page shows it (score, then product id): its best
+    ``MATCHES_PER_REQUEST`` matches and, when they are fewer than ``NEIGHBOURS_UP_TO``, its best neighbours up to
+    that many (exact, from the request's side)."""
     ranked = rank_products(request, profile.keywords, limit=MATCHES_PER_REQUEST, inferred=profile.category,
                            inferred_hs=profile.hs)
-    return _write_request_matches(session, request, ranked, index_generation())
+    if len(ranked) < fill_to():
+        ranked += rank_neighbours(request, profile.keywords, fill_to() - len(ranked), inferred=profile.category,
+                                  inferred_hs=profile.hs, leave_out=frozenset(r.product_id for r in ranked))
+        ranked.sort(key=lambda r: (-int(round(r.fit.score * 10)), r.product_id))
+    return ranked
 
 
 def archive_session_matches(session: Session, which) -> int:
@@ -215,14 +233,31 @@ def _demand_candidates(session: Session, product, title_terms: set[str], text_te
     for held in found:
         for row, coverage in zip(held.rows.tolist(), held.coverage.tolist(), strict=True):
             out[held.demand.entries[row].facts.id] = (held.demand.entries[row], coverage, held.presence(row))
-    for request_id in existing:  # scored again whatever the bounds say (it may leave the list)
+    # scored again whatever the bounds say (it may leave the list); and the short lists of its category, whose
+    # neighbours it may join (their places were read first: short ones are few where the catalog is large)
+    listed = set(existing)
+    for request_id in [*existing, *_short_lists(session, product)]:
         if request_id in out:
             continue
-        for held, mask in ((found[0], masked), (found[1], None)):
+        for held, mask in ((found[1], None), (found[0], masked)):
             row = held.demand.row_of.get(request_id)
-            if row is not None and (mask is None or not mask[row]) and held.demand.deadline[row] >= today:
-                out[request_id] = (held.demand.entries[row], 1.0, held.presence(row))
+            if row is None or (mask is not None and mask[row]):
+                continue
+            entry = held.demand.entries[row]
+            if held.demand.deadline[row] >= today and (request_id in listed
+                                                       or entry.facts.category == product.category):
+                out[request_id] = (entry, 1.0, held.presence(row))
+            break
     return out
+
+
+def _short_lists(session: Session, product) -> list[int]:
+    """The requests whose list is shorter than ``NEIGHBOURS_UP_TO`` or just that long (or not counted yet): a
+    product of their category may be among their neighbours (none for a product without a category)."""
+    if not product.category or product.category == "other":
+        return []
+    return list(session.scalars(sa.select(MatchProfile.request_id).where(sa.or_(
+        MatchProfile.match_count <= fill_to(), MatchProfile.match_count.is_(None)))))
 
 
 def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
@@ -237,9 +272,15 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
         places = _places(session, existing)
         session.execute(sa.delete(Match).where(Match.product_id == product_id))
         full = {i for i in existing if places.get(i, (0, 0, 0))[0] >= MATCHES_PER_REQUEST}
-        store_places(session, set(existing) - full)
+        # a list of exactly NEIGHBOURS_UP_TO may take a neighbour in the place (a shorter one listed every one)
+        settle = {i for i in existing if places.get(i, (0, 0, 0))[0] == fill_to()}
+        store_places(session, set(existing) - full - settle)
         for request_id in sorted(full):
             more, fewer = _refill(session, request_id, product_id)
+            added += more
+            removed += fewer
+        for request_id in sorted(settle):
+            more, fewer = recompute_request(session, request_id, refresh=False)
             added += more
             removed += fewer
         return added, removed + len(existing)
@@ -252,6 +293,9 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     gone = set(existing) - set(places)
     refill.update(gone - _expired(session, gone))
     changed: set[int] = set()  # requests whose list gained, lost or rescored a member: their places are counted again
+    # lists of exactly NEIGHBOURS_UP_TO the product enters, leaves or moves in: listed again from their side (it
+    # may take or give a neighbour's place); a shorter list lists every neighbour, a longer one none
+    settle: set[int] = set()
     for request_id in sorted(places):
         entry, coverage, presence = found[request_id]
         facts = entry.facts
@@ -263,7 +307,11 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
             continue
         result = fit(facts, product, presence)
         score = int(round(result.score * 10))
-        if not result.matches:
+        if count == fill_to() and (match is not None or result.matches or result.neighbour) and not (
+                match is not None and result.matches and score == match.score_x10):
+            settle.add(request_id)
+            continue
+        if not (result.matches or (result.neighbour and count < fill_to())):
             if match is not None:
                 session.delete(match)
                 removed += 1
@@ -294,6 +342,10 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
     store_places(session, changed - refill)
     for request_id in sorted(refill):
         more, fewer = _refill(session, request_id, product_id)
+        added += more
+        removed += fewer
+    for request_id in sorted(settle):
+        more, fewer = recompute_request(session, request_id, refresh=False)
         added += more
         removed += fewer
     return added, removed
@@ -401,6 +453,8 @@ def explain_pair(session: Session, request: ProcurementRequest, product: Product
                  presence_in(keywords, title_terms, text_terms))
     if result.matches:
         why = None
+    elif result.neighbour:  # listed as similar goods only while the request's list is short
+        why = "neighbour"
     elif result.coverage == 0 and not result.same_goods:
         why = "no_words"
     elif result.excluded:
