@@ -110,6 +110,8 @@ def test_fit_calls_a_product_of_the_category_without_the_words_a_neighbour():
     assert right.matches and not right.neighbour and "neighbour" not in right.parts["goods"]
     assert not fit(request, _product(hs_code="", category="toys"), (0, 0)).neighbour  # another category
     assert not fit(_request(hs_code="", category="other"), _product(hs_code=""), (0, 0)).neighbour  # no category
+    # no goods words at all (only stop words): nothing to be similar to
+    assert not fit(_request(hs_code="", weights=(), keyword_texts=()), _product(hs_code=""), ()).neighbour
     # a must it fails: neither a match nor a neighbour
     excluded = fit(_request(hs_code="", musts=frozenset({"certifications"})), _product(hs_code="", cert_until={}),
                    (0, 0))
@@ -393,10 +395,15 @@ def test_a_short_list_takes_neighbours_up_to_ten_and_gives_them_up_to_matches(ap
         assert words == {world["cup"], world["rival_cup"]}  # the cups, by their words
         assert len(listed) == 10 and _neighbours(request_id) <= set(kettles)  # eight kettles fill the list
         assert min(listed[p] for p in words) > max(listed[p] for p in _neighbours(request_id))
+        # a kettle made in the buyer's own city fits better than those from Guangzhou: it takes the last place
+        near = make_product(company=world["exporter"], actor=world["exporter_user"], title_zh="电热水壶 家用",
+                            moq=10).id
+        assert near in _neighbours(request_id) and len(_matches(request_id)) == 10
+        assert _matches(request_id)[near] > min(_matches(request_id)[p] for p in _neighbours(request_id) - {near})
 
         cups = [make_product(company=world["exporter"], actor=world["exporter_user"], title_zh=f"保温杯 {n}号",
-                             moq=10).id for n in range(7)]  # seven more cups: one neighbour place left
-        assert set(cups) <= set(_matches(request_id)) and len(_neighbours(request_id)) == 1
+                             moq=10).id for n in range(7)]  # seven more cups: one neighbour place left, the best's
+        assert set(cups) <= set(_matches(request_id)) and _neighbours(request_id) == {near}
         assert len(_matches(request_id)) == 10
         cups.append(make_product(company=world["exporter"], actor=world["exporter_user"], title_zh="保温杯 8号",
                                  moq=10).id)  # ten cups: no neighbour any more
@@ -465,8 +472,10 @@ def test_a_request_of_no_goods_words_is_matched_by_its_hs_heading_from_both_side
         assert profiles.current_profile(db.session, request).keywords == []  # stop words only
         after = make_product(company=world["rival"], actor=world["rival_user"], title_zh="取暖器 家用",
                              hs_code="85162900")  # the product side finds it through the heading
+        # of its category but without its heading: a request naming no goods word has nothing to be similar to
+        kettle = make_product(company=world["rival"], actor=world["rival_user"], title_zh="电热水壶 1.7L")
         found = _matches(request.id)
-        assert {before.id, after.id} <= set(found)
+        assert {before.id, after.id} <= set(found) and kettle.id not in found
         explained = matching.explain_pair(db.session, db.session.get(ProcurementRequest, request.id),
                                           db.session.get(Product, after.id))
         assert explained.why_not is None and explained.fit.same_goods

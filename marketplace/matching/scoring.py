@@ -331,9 +331,9 @@ def fit(request: RequestFacts, product: ProductFacts, presence) -> Fit:
     excluded = any(g["must"] for g in gaps)
     relevance = relevance_points / relevance_max
     same_goods = level in SAME_GOODS_LEVELS
-    if (not ((coverage > 0 or same_goods) and relevance >= MIN_RELEVANCE) and request.category
-            and request.category != "other" and product.category == request.category):
-        parts["goods"]["neighbour"] = True  # not the right goods, but of the request's trade
+    if (request.weights and not ((coverage > 0 or same_goods) and relevance >= MIN_RELEVANCE)
+            and request.category and request.category != "other" and product.category == request.category):
+        parts["goods"]["neighbour"] = True  # not the right goods, but of the trade of a request that names goods
     return Fit(score=round(score, 1), parts=parts, gaps=gaps, coverage=coverage, excluded=excluded,
                relevance=relevance, same_goods=same_goods)
 

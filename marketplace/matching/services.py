@@ -244,8 +244,8 @@ def _demand_candidates(session: Session, product, title_terms: set[str], text_te
             if row is None or (mask is not None and mask[row]):
                 continue
             entry = held.demand.entries[row]
-            if held.demand.deadline[row] >= today and (request_id in listed
-                                                       or entry.facts.category == product.category):
+            if held.demand.deadline[row] >= today and (request_id in listed or (
+                    entry.keywords and entry.facts.category == product.category)):
                 out[request_id] = (entry, 1.0, held.presence(row))
             break
     return out
@@ -309,6 +309,8 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
         score = int(round(result.score * 10))
         if count == fill_to() and (match is not None or result.matches or result.neighbour) and not (
                 match is not None and result.matches and score == match.score_x10):
+            if match is None and not result.matches and (-score, product_id) > (-low, last_product):
+                continue  # a neighbour below the last place: below every listed neighbour too
             settle.add(request_id)
             continue
         if not (result.matches or (result.neighbour and count < fill_to())):
