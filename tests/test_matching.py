@@ -484,6 +484,22 @@ def test_a_request_of_no_goods_words_is_matched_by_its_hs_heading_from_both_side
         assert _matches(request.id) == found
 
 
+def test_a_request_of_one_hs_subheading_lists_the_products_of_its_heading_from_both_sides(app, world):
+    """8516.29 (heaters) and 8516.90 (parts) share heading 8516: the same goods without a shared word — found
+    by the request's side (posted after the product) as by the product's side (created after the request)."""
+    with app.app_context():
+        before = make_product(company=world["rival"], actor=world["rival_user"], title_zh="电热元件 配件",
+                              hs_code="85169000")
+        request = _post(world["buyer_user"], title="采购暖风机", description="速热", hs_code="851629")
+        after = make_product(company=world["rival"], actor=world["rival_user"], title_zh="发热丝 组件",
+                             hs_code="85169000")
+        found = _matches(request.id)
+        assert {before.id, after.id} <= set(found) - _neighbours(request.id)
+        db.session.commit()
+        matching_sync.recompute_everything(refresh=False)
+        assert _matches(request.id) == found
+
+
 def test_a_killed_recompute_loses_nothing(app, world, monkeypatch):
     with app.app_context():
         request = _post(world["buyer_user"])

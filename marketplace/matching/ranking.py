@@ -158,7 +158,9 @@ def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: i
     facts = request_facts(request, keywords, inferred, inferred_hs)
     if not keywords and len(facts.hs_code) < 4:
         return []  # no goods words and no HS heading: nothing can be the goods asked for
-    postings = product_index().keyword_postings(keywords, hs_prefix=facts.hs_code or None)
+    # the products of its HS heading are candidates without a shared word: the same heading is the same goods
+    # (``scoring.SAME_GOODS_LEVELS``; the product side finds them by the heading too)
+    postings = product_index().keyword_postings(keywords, hs_prefix=facts.hs_code[:4] or None)
     order = postings.share_order()
     weights = np.array([k.weight for k in keywords], dtype=np.float64)
     shares = weights / weights.sum() if weights.sum() > 0 else np.zeros(len(keywords))
