@@ -419,6 +419,25 @@ def test_a_short_list_takes_neighbours_up_to_ten_and_gives_them_up_to_matches(ap
         assert _matches(request_id) == materialized
 
 
+def test_goods_no_product_holds_name_their_category_by_its_typical_words(app, world):
+    """科技布沙发: no product of the catalog holds a word of it, so none can vote for its category; 沙发 is a
+    furniture word — the request lists the furniture on offer as similar goods, from both sides."""
+    with app.app_context():
+        maker = make_company(kind=CompanyKind.EXPORTER, province_code="330000")
+        actor = make_user(company=maker)
+        shelf = make_product(company=maker, actor=actor, title_zh="简约书架 5层", category="furniture").id
+        request = _post(world["buyer_user"], title="科技布沙发 三人位", description="", category="other")
+        profile = profiles.current_profile(db.session, request)
+        assert profile.keywords == [] and profile.category == "furniture"
+        table = make_product(company=maker, actor=actor, title_zh="北欧实木餐桌 1.4m", category="furniture").id
+        assert _neighbours(request.id) == set(_matches(request.id)) == {shelf, table}
+        found = matching.explain_pair(db.session, request, db.session.get(Product, table))
+        assert found.why_not == "neighbour"
+        db.session.commit()
+        matching_sync.recompute_everything(refresh=False)
+        assert _neighbours(request.id) == {shelf, table}
+
+
 def test_a_neighbour_is_explained_as_similar_goods(app, world, client):
     with app.app_context():
         maker = make_company(kind=CompanyKind.EXPORTER, province_code="330000")  # the page lists one per exporter

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
+from marketplace.catalog.category_words import guess_category
 from marketplace.database import utcnow
 from marketplace.matching.demand import next_stamp
 from marketplace.matching.models import MatchProfile
@@ -60,6 +61,7 @@ def request_facts(request: ProcurementRequest, keywords: list[Keyword], inferred
         required_readiness=tuple(sorted(request.required_readiness or ())), musts=musts_of(request),
         deadline_key=schemas.date_key(request.deadline),
         weights=tuple(k.weight for k in keywords), keyword_texts=tuple(k.text for k in keywords),
+        named_goods=bool(inferred) and category == inferred,
     )
 
 
@@ -199,6 +201,8 @@ def choose_profile(request: ProcurementRequest) -> Profile:
     if not needs_category and request.hs_code:
         return Profile(keywords)
     category, hs = infer_goods(keywords)
+    if needs_category and category is None:  # no product votes: the category its goods words are typical of
+        category = guess_category(request.title or "") or guess_category(request.description or "")
     return Profile(keywords, category if needs_category else None, None if request.hs_code else hs)
 
 

@@ -202,10 +202,10 @@ def rank_products(request: ProcurementRequest, keywords: list[Keyword], limit: i
 def rank_neighbours(request: ProcurementRequest, keywords: list[Keyword], limit: int, inferred: str | None = None,
                     inferred_hs: str | None = None, leave_out: frozenset[int] = frozenset()) -> list[Ranked]:
     """The best ``limit`` neighbours of a request (``Fit.neighbour``: of its category, given or ``inferred``, but
-    not the goods its words ask for), exact; ``leave_out``: its matches. None for a request without goods words
-    or without a category."""
+    not the goods its words ask for), exact; ``leave_out``: its matches. None for a request naming no goods
+    (no keyword, no category inferred from its words) or without a category."""
     facts = request_facts(request, keywords, inferred, inferred_hs)
-    if limit <= 0 or not keywords or not facts.category or facts.category == "other":
+    if limit <= 0 or not (keywords or facts.named_goods) or not facts.category or facts.category == "other":
         return []
     postings = product_index().keyword_postings(keywords)
     found = postings.candidates_in(postings.value_mask(schemas.CATEGORY, facts.category), columns=PRODUCT_COLUMNS)

@@ -99,6 +99,9 @@ class RequestFacts:
     #: the keywords' weights, in the order of presence rows
     weights: tuple[float, ...] = ()
     keyword_texts: tuple[str, ...] = ()
+    #: its category was inferred from its words (by the products they find, or by the category's typical goods
+    #: words when no product holds them): it names goods, keywords or not
+    named_goods: bool = False
 
     @property
     def classified(self) -> bool:
@@ -331,7 +334,7 @@ def fit(request: RequestFacts, product: ProductFacts, presence) -> Fit:
     excluded = any(g["must"] for g in gaps)
     relevance = relevance_points / relevance_max
     same_goods = level in SAME_GOODS_LEVELS
-    if (request.weights and not ((coverage > 0 or same_goods) and relevance >= MIN_RELEVANCE)
+    if ((request.weights or request.named_goods) and not ((coverage > 0 or same_goods) and relevance >= MIN_RELEVANCE)
             and request.category and request.category != "other" and product.category == request.category):
         parts["goods"]["neighbour"] = True  # not the right goods, but of the trade of a request that names goods
     return Fit(score=round(score, 1), parts=parts, gaps=gaps, coverage=coverage, excluded=excluded,

@@ -245,7 +245,7 @@ def _demand_candidates(session: Session, product, title_terms: set[str], text_te
                 continue
             entry = held.demand.entries[row]
             if held.demand.deadline[row] >= today and (request_id in listed or (
-                    entry.keywords and entry.facts.category == product.category)):
+                    (entry.keywords or entry.facts.named_goods) and entry.facts.category == product.category)):
                 out[request_id] = (entry, 1.0, held.presence(row))
             break
     return out
@@ -448,7 +448,8 @@ def explain_pair(session: Session, request: ProcurementRequest, product: Product
         return Explanation(request, product, None, "not_public")
     profile = current_profile(session, request)
     keywords = profile.keywords
-    if not keywords and len(effective_hs(request, profile)) < 4:  # (an HS heading alone still finds the goods)
+    # (an HS heading alone still finds the goods; a category inferred from its goods words, similar goods)
+    if not keywords and len(effective_hs(request, profile)) < 4 and not profile.category:
         return Explanation(request, product, None, "no_keywords")
     title_terms, text_terms = record_terms(record)
     result = fit(profile.facts(request), product_facts(record),
