@@ -10,8 +10,9 @@ is False), averaged over the requests with a relevant product; the requests with
 apart (how many matches each got). Baseline: BM25 OR of the query terms of title + text
 (``query_terms``, no stop list) scored the way the engine scores one term (``_term_scores``), summed.
 Held-out style: every public demo product's ``title_zh`` as a request (category other, quantity 1, no
-target, no certificates, no musts), the product itself left out: same-category precision@10 of
-``rank_products`` vs the BM25 OR baseline.
+target, no certificates, no musts), the product itself left out: same-category precision@10 of its list as the
+request page shows it (``services.request_list``: matches, then similar goods while they are fewer than 10) vs
+the BM25 OR baseline.
 
 **B. Performance** (``--products`` generated products, ``marketplace.demo_products.bench_products``,
 imported through the import path and spread over ``EXPORTERS`` exporters; ``--requests`` open
