@@ -7,6 +7,7 @@ import secrets
 import threading
 from datetime import date, timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
@@ -451,6 +452,7 @@ def test_a_neighbour_is_explained_as_similar_goods(app, world, client):
     login(client, email)
     page = client.get(f"/sourcing/requests/{request_id}").get_data(as_text=True)
     assert "同类推荐：同一品类" in page and "电热水壶 1.7L" in page
+    assert "件匹配商品 · 1 件同类推荐" in page  # the count says how many are similar goods
     why = client.get(f"/matching/requests/{request_id}/why?product={kettle}").get_data(as_text=True)
     assert "在匹配商品不足 10 个时作为同类推荐列出" in why
 
@@ -909,7 +911,7 @@ def test_demand_finds_every_request_fit_matches_with_its_exact_presence():
             weights=tuple(k.weight for k in keywords), keyword_texts=tuple(k.text for k in keywords))
         entries.append(demand.Entry(facts, keywords))
     held = demand.Demand(entries, 0)
-    found_pairs = matching_pairs = 0
+    found_pairs = matching_pairs = neighbour_pairs = 0
     for product_id in range(1, 201):
         title = set(rng.sample(words, rng.randint(1, 4)))
         text = title | set(rng.sample(words, rng.randint(0, 4)))
@@ -920,9 +922,14 @@ def test_demand_finds_every_request_fit_matches_with_its_exact_presence():
                         for code in rng.sample(["CCC", "CE", "FDA"], rng.randint(0, 3))})
         found = held.find(product, title, text, 20261201)
         rows = {int(row): i for i, row in enumerate(found.rows)}
+        short = np.array(sorted(rng.sample(range(1, 81), 40)))  # the requests whose lists are short
+        of_category = set(held.of_category(product, short, 20261201).tolist())
         for row, entry in enumerate(entries):
             presence = presence_in(entry.keywords, title, text)
             result = fit(entry.facts, product, presence)
+            if result.neighbour and entry.facts.deadline_key >= 20261201 and entry.facts.id in short:
+                neighbour_pairs += 1
+                assert row in of_category, (entry.facts, product)  # a short list it may join is read
             if result.matches:
                 matching_pairs += 1
                 assert row in rows, (entry.facts, product)
@@ -933,6 +940,7 @@ def test_demand_finds_every_request_fit_matches_with_its_exact_presence():
                 # what decides whether it can enter a full list: never below the score fit() gives
                 assert scoring.ceiling(entry.facts, found.coverage[rows[row]]) >= result.score - 0.05
     assert matching_pairs > 300 and found_pairs < 80 * 200 / 2  # many matches, and most pairs left out before fit()
+    assert neighbour_pairs > 50
 
 
 def test_the_goods_a_request_points_to_come_from_its_closest_products_not_from_a_generic_word(app, world):

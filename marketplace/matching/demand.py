@@ -153,6 +153,11 @@ class Demand:
                                     for f in facts], dtype=bool)
         self.must_moq = np.array(["moq" in f.musts for f in facts], dtype=bool)
         self.quantity = np.array([f.quantity for f in facts], dtype=np.int64)
+        #: it names goods (keywords, or a category inferred from its words): it may list similar goods
+        self.named = np.array([bool(e.keywords) or e.facts.named_goods for e in entries], dtype=bool)
+        ids = np.array([f.id for f in facts], dtype=np.int64)
+        self.id_order = np.argsort(ids, kind="stable")
+        self.sorted_ids = ids[self.id_order]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -199,6 +204,22 @@ class Demand:
             keep &= ~masked[rows]
         keep &= ~self._excluded(product, rows)
         return Found(self, rows[keep], coverage[keep], presence)
+
+    def of_category(self, product: ProductFacts, request_ids: np.ndarray, today_key: int,
+                    masked: np.ndarray | None = None) -> np.ndarray:
+        """The rows of those of ``request_ids`` held here that the product may join as a neighbour: of its category,
+        naming goods, before their deadline, no must the columns decide excluding it (``masked``: rows to leave
+        out). For the short lists, whose similar goods it may be among."""
+        code = self._code(product.category if product.category and product.category != "other" else None)
+        if code < 0 or not len(request_ids) or not len(self.sorted_ids):
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.sorted_ids, request_ids), len(self.sorted_ids) - 1)
+        rows = self.id_order[at[self.sorted_ids[at] == request_ids]]
+        keep = (self.category[rows] == code) & self.named[rows] & (self.deadline[rows] >= today_key)
+        if masked is not None:
+            keep &= ~masked[rows]
+        rows = rows[keep]
+        return rows[~self._excluded(product, rows)]
 
     def _excluded(self, product: ProductFacts, rows: np.ndarray) -> np.ndarray:
         """Which requests at ``rows`` a must requirement decided by the columns alone excludes the product from (a

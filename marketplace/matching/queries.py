@@ -56,6 +56,19 @@ def count_for_request(request_id: int) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Match).where(Match.request_id == request_id))
 
 
+def count_similar(request_id: int, total: int) -> int:
+    """How many of a request's ``total`` listed products are similar goods (neighbours: listed only while its
+    list is short, so only a short list is read)."""
+    from marketplace.extensions import db
+    from marketplace.matching.explain import is_neighbour
+    from marketplace.matching.scoring import NEIGHBOURS_UP_TO
+
+    if not total or total > NEIGHBOURS_UP_TO:
+        return 0
+    return sum(1 for parts in db.session.scalars(sa.select(Match.parts).where(Match.request_id == request_id))
+               if is_neighbour(parts or {}))
+
+
 def excluded_summary(request: ProcurementRequest) -> dict[str, int]:
     """For an empty suppliers list: how many candidate products each must requirement excluded."""
     from marketplace.extensions import db

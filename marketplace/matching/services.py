@@ -233,31 +233,29 @@ def _demand_candidates(session: Session, product, title_terms: set[str], text_te
     for held in found:
         for row, coverage in zip(held.rows.tolist(), held.coverage.tolist(), strict=True):
             out[held.demand.entries[row].facts.id] = (held.demand.entries[row], coverage, held.presence(row))
-    # scored again whatever the bounds say (it may leave the list); and the short lists of its category, whose
-    # neighbours it may join (their places were read first: short ones are few where the catalog is large)
-    listed = set(existing)
-    for request_id in [*existing, *_short_lists(session, product)]:
+    for request_id in existing:  # scored again whatever the bounds say (it may leave the list)
         if request_id in out:
             continue
-        for held, mask in ((found[1], None), (found[0], masked)):
+        for held, mask in ((found[0], masked), (found[1], None)):
             row = held.demand.row_of.get(request_id)
-            if row is None or (mask is not None and mask[row]):
-                continue
+            if row is not None and (mask is None or not mask[row]) and held.demand.deadline[row] >= today:
+                out[request_id] = (held.demand.entries[row], 1.0, held.presence(row))
+    # the short lists of its category, whose similar goods it may join (few where the catalog is large)
+    short = _short_lists(session, product)
+    for held, mask in ((found[0], masked), (found[1], None)):
+        for row in held.demand.of_category(product, short, today, mask).tolist():
             entry = held.demand.entries[row]
-            if held.demand.deadline[row] >= today and (request_id in listed or (
-                    (entry.keywords or entry.facts.named_goods) and entry.facts.category == product.category)):
-                out[request_id] = (entry, 1.0, held.presence(row))
-            break
+            out.setdefault(entry.facts.id, (entry, 1.0, held.presence(row)))
     return out
 
 
-def _short_lists(session: Session, product) -> list[int]:
-    """The requests whose list is shorter than ``NEIGHBOURS_UP_TO`` or just that long (or not counted yet): a
-    product of their category may be among their neighbours (none for a product without a category)."""
+def _short_lists(session: Session, product) -> np.ndarray:
+    """The requests (sorted ids) whose list is shorter than ``NEIGHBOURS_UP_TO`` or just that long (or not counted
+    yet): a product of their category may be among their neighbours (none for a product without a category)."""
     if not product.category or product.category == "other":
-        return []
-    return list(session.scalars(sa.select(MatchProfile.request_id).where(sa.or_(
-        MatchProfile.match_count <= fill_to(), MatchProfile.match_count.is_(None)))))
+        return np.zeros(0, dtype=np.int64)
+    return np.array(sorted(session.scalars(sa.select(MatchProfile.request_id).where(sa.or_(
+        MatchProfile.match_count <= fill_to(), MatchProfile.match_count.is_(None))))), dtype=np.int64)
 
 
 def recompute_product(session: Session, product_id: int) -> tuple[int, int]:

@@ -33,7 +33,9 @@ def request_suppliers(req) -> dict:
     (when empty) which must requirement excluded the candidates."""
     suppliers = queries.suppliers_for_request(req)
     excluded = queries.excluded_summary(req) if not suppliers and ranking.is_matchable(req) else {}
-    return {"suppliers": suppliers, "total": queries.count_for_request(req.id), "excluded": excluded,
+    total = queries.count_for_request(req.id)
+    return {"suppliers": suppliers, "total": total, "similar": queries.count_similar(req.id, total),
+            "excluded": excluded,
             "invite_form": InviteForm(formdata=None), "matchable": ranking.is_matchable(req),
             "shortlisted": queries.shortlisted(req.id)}
 
