@@ -11,6 +11,7 @@ from marketplace import regions
 from marketplace.catalog.categories import CATEGORY_BY_CODE, CERTIFICATION_KINDS
 from marketplace.i18n import _l, format_number, lazy_money
 from marketplace.matching.requirements import REQUIREMENT_LABELS  # noqa: F401  (re-exported)
+from marketplace.matching.scoring import is_neighbour
 from marketplace.sourcing.states import READINESS_LABELS
 
 _CERT_LABELS = dict(CERTIFICATION_KINDS)
@@ -74,12 +75,6 @@ def gap_text(gap: dict):
     if code == "outside_province":
         return _l("Outside your delivery province: %(province)s", province=_place(gap.get("province", "")))
     return code or ""
-
-
-def is_neighbour(parts: dict) -> bool:
-    """Whether a listed product is a neighbour (同类推荐: of the request's category, not the goods its words ask
-    for; ``scoring.Fit.neighbour``)."""
-    return bool((parts.get("goods") or {}).get("neighbour"))
 
 
 def part_lines(parts: dict) -> list:

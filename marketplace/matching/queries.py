@@ -60,8 +60,7 @@ def count_similar(request_id: int, total: int) -> int:
     """How many of a request's ``total`` listed products are similar goods (neighbours: listed only while its
     list is short, so only a short list is read)."""
     from marketplace.extensions import db
-    from marketplace.matching.explain import is_neighbour
-    from marketplace.matching.scoring import NEIGHBOURS_UP_TO
+    from marketplace.matching.scoring import NEIGHBOURS_UP_TO, is_neighbour
 
     if not total or total > NEIGHBOURS_UP_TO:
         return 0

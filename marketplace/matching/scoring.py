@@ -155,13 +155,17 @@ class Fit:
     def neighbour(self) -> bool:
         """Not the goods the request's words ask for, but of its category, and no must excludes it (a similar
         product, listed while the request has fewer than ``NEIGHBOURS_UP_TO`` matches)."""
-        return bool(self.parts.get("goods", {}).get("neighbour")) and not self.excluded \
-            and self.score >= MIN_SCORE
+        return is_neighbour(self.parts) and not self.excluded and self.score >= MIN_SCORE
 
     @property
     def excluded_by(self) -> list[str]:
         """The requirements (must) that exclude the pair."""
         return sorted({gap["requirement"] for gap in self.gaps if gap.get("must")})
+
+
+def is_neighbour(parts: dict) -> bool:
+    """Whether a pair's parts mark it a neighbour (set by ``fit``; read back from a stored match's parts)."""
+    return bool((parts.get("goods") or {}).get("neighbour"))
 
 
 def coverage_of(weights: tuple[float, ...], presence) -> float:
