@@ -101,6 +101,33 @@ def test_fit_needs_a_word_or_the_same_heading_and_the_right_goods_and_nice_gaps_
     assert not fit(_request(musts=frozenset({"certifications"})), _product(cert_until={}), (2, 2)).matches
 
 
+def test_a_product_of_another_category_is_the_goods_only_with_half_the_words():
+    """吊灯 北欧 简约 asks for a lamp: a table holding its modifiers (北欧, 简约) but not its goods is not the goods
+    asked for; one holding half of the words by weight is; a product of the request's category needs far fewer."""
+    request = _request(hs_code="", weights=(2.0, 1.0, 1.0), keyword_texts=("吊灯", "北欧", "简约"))
+    table = _product(hs_code="", category="furniture")
+    modifier = fit(request, table, (0, 2, 0))  # a quarter of the weight
+    assert not modifier.matches and modifier.relevance == 0.0 and not modifier.neighbour
+    assert "other_category" in _codes(modifier)
+    assert not fit(request, table, (0, 2, 1)).matches  # 0.425: the second modifier only in the text
+    assert fit(request, table, (0, 2, 2)).matches  # half exactly
+    assert fit(request, table, (2, 0, 0)).matches  # the goods word itself
+    assert fit(request, _product(hs_code=""), (0, 2, 0)).matches  # the request's category: a quarter is enough
+    # the same chapter of a request's HS code is a close classification, not another one
+    assert fit(_request(weights=(2.0, 1.0, 1.0), keyword_texts=("吊灯", "北欧", "简约")),
+               _product(hs_code="850910", category="furniture"), (0, 2, 0)).matches
+    # a request naming no category or HS code: the words alone decide, as before
+    assert fit(_request(hs_code="", category="other", weights=(2.0, 1.0, 1.0), keyword_texts=("吊灯", "北欧", "简约")),
+               table, (0, 2, 0)).matches
+    # the vectorized form the ranking and the product side read gives the same relevance
+    coverage = np.array([0.25, 0.425, 0.5, 0.25, 0.0])
+    goods = np.array([0.0, 0.0, 0.0, 8.0, 0.0])
+    expected = [fit(request, product, presence).relevance for product, presence in (
+        (table, (0, 2, 0)), (table, (0, 2, 1)), (table, (0, 2, 2)), (_product(hs_code=""), (0, 2, 0)),
+        (table, (0, 0, 0)))]
+    assert scoring.relevance_bounds(request, coverage, goods).tolist() == pytest.approx(expected)
+
+
 def test_fit_calls_a_product_of_the_category_without_the_words_a_neighbour():
     request = _request(hs_code="")  # a category, no HS code: the goods part is the category alone
     neighbour = fit(request, _product(hs_code=""), (0, 0))  # same category, none of the words
@@ -437,6 +464,35 @@ def test_goods_no_product_holds_name_their_category_by_its_typical_words(app, wo
         db.session.commit()
         matching_sync.recompute_everything(refresh=False)
         assert _neighbours(request.id) == {shelf, table}
+
+
+def test_the_titles_goods_word_decides_its_category_over_products_sharing_its_modifiers(app, world):
+    """吊灯 北欧 简约 现代: the catalog knows 北欧, 简约 and 现代 from its furniture, not 吊灯 — the products sharing
+    those words would vote it furniture; its goods word names lighting. The furniture holding one modifier each is
+    not the goods; the lamps on offer are its similar goods, from both sides."""
+    with app.app_context():
+        maker = make_company(kind=CompanyKind.EXPORTER, province_code="330000")
+        actor = make_user(company=maker)
+        furniture = {make_product(company=maker, actor=actor, title_zh=title, category="furniture",
+                                  hs_code="940360").id
+                     for title in ("北欧实木餐桌 1.4m", "简约书架 5层", "现代电视柜 2m")}
+        lamp = make_product(company=maker, actor=actor, title_zh="LED吸顶灯 36W", category="lighting",
+                            hs_code="940511").id
+        request = _post(world["buyer_user"], title="吊灯 北欧 简约 现代", description="", category="other")
+        profile = profiles.current_profile(db.session, request)
+        assert {k.text for k in profile.keywords} >= {"北欧", "简约", "现代"}
+        assert profiles.infer_goods(profile.keywords)[0] == "furniture"  # what the products alone would say
+        assert profile.category == "lighting" and profile.hs is None  # not the furniture's HS code either
+        assert set(_matches(request.id)) == _neighbours(request.id) == {lamp}
+        assert not furniture & set(_matches(request.id))
+        table = matching.explain_pair(db.session, request, db.session.get(Product, min(furniture)))
+        assert table.why_not == "not_relevant"
+        second = make_product(company=maker, actor=actor, title_zh="LED筒灯 9W", category="lighting").id
+        assert _neighbours(request.id) == {lamp, second}  # the product side lists it as well
+        materialized = _matches(request.id)
+        db.session.commit()
+        matching_sync.recompute_everything(refresh=False)
+        assert _matches(request.id) == materialized
 
 
 def test_a_neighbour_is_explained_as_similar_goods(app, world, client):

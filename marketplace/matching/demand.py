@@ -196,8 +196,7 @@ class Demand:
                                minlength=len(self.entries))[rows] if len(rows) else np.zeros(0)
         coverage = np.minimum(coverage, 1.0)
         goods = self._goods_points(product, rows)
-        relevance = np.where(self.classified[rows],
-                             (scoring.TEXT_MAX * coverage + goods) / (scoring.TEXT_MAX + scoring.GOODS_MAX), coverage)
+        relevance = np.where(self.classified[rows], scoring.relevance_of(True, coverage, goods), coverage)
         same_goods = self.classified[rows] & (goods >= scoring.GOODS_POINTS["heading"])
         keep = (relevance >= MIN_RELEVANCE - 1e-9) & ((coverage > 0) | same_goods) & (self.deadline[rows] >= today_key)
         if masked is not None:

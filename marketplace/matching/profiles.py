@@ -201,8 +201,14 @@ def choose_profile(request: ProcurementRequest) -> Profile:
     if not needs_category and request.hs_code:
         return Profile(keywords)
     category, hs = infer_goods(keywords)
-    if needs_category and category is None:  # no product votes: the category its goods words are typical of
-        category = guess_category(request.title or "") or guess_category(request.description or "")
+    if needs_category:
+        # the title's goods word decides over the products' vote: the words they share with it may be its
+        # modifiers only (吊灯北欧简约: the catalog knows 北欧 and 简约 from its tables, not 吊灯); the vote's HS
+        # code then goes too (it names the voters' goods). No goods word: the vote, else the description's word.
+        named = guess_category(request.title or "")
+        if named and named != category:
+            category, hs = named, None
+        category = category or guess_category(request.description or "")
     return Profile(keywords, category if needs_category else None, None if request.hs_code else hs)
 
 
