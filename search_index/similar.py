@@ -9,8 +9,10 @@ weighted set of keywords and sums, for every document holding *any* of them, the
   as its two halves, so 不锈钢保温杯 matches a 保温杯 titled 不锈钢 …), without a procurement stop list
   (采购, 需求, 我司 …), place names (the delivery region is scored apart) and quantities, prices and
   dates (5000个, 25元, 12月); specification words stay (304, 3l, 24 before 寸). Each word is
-  weighted by TF-IDF against the *target* index's document frequencies (a word no document holds
-  cannot match: dropped), and the ``limit`` best are kept, each with its synonyms as alternatives.
+  weighted by TF-IDF against the *target* index's document frequencies (a word of the description no
+  document holds is dropped; one of the title is kept as the rarest word: a later document may hold it, and
+  it keeps a document holding only the title's modifiers from covering it), and the ``limit`` best are kept,
+  each with its synonyms as alternatives.
 - ``SearchIndex.similar_candidates()``: every live document holding at least one keyword (through
   any alternative) within the filters, with a presence matrix (2 = in the title, 1 = elsewhere in
   the text), read from the same per-segment postings cache as ``search()``: one postings read per
@@ -161,8 +163,10 @@ def select_keywords(text: str, doc_frequency, doc_count: int, limit: int = KEYWO
     """The ``limit`` best keywords of ``text`` and ``title`` (whose words weigh ``TITLE_FACTOR`` times more),
     by TF-IDF against a target index.
 
-    ``doc_frequency(term)`` is the number of the target's documents holding ``term``; a keyword none
-    holds (through any alternative) is dropped: it cannot match. ``focus(term)`` (optional, 0–1) is how
+    ``doc_frequency(term)`` is the number of the target's documents holding ``term``. A word of the text none
+    holds (through any alternative) is dropped; a word of the *title* none holds yet is kept, as the rarest of
+    words (尖嘴钳 before anyone lists pliers): a document added later may hold it, and it counts in a document's
+    coverage — one holding only the title's other words (家用, 多功能) does not cover 尖嘴钳 家用 多功能. ``focus(term)`` (optional, 0–1) is how
     much the documents holding a term keep to one category: a word that names a kind of goods (扳手)
     keeps to one, a generic one (套装, 多功能) or a spec (2000w) spreads over several; a keyword's
     weight is multiplied by ``FOCUS_FLOOR + (1 − FOCUS_FLOOR) × focus``. Deterministic for a given text
@@ -197,8 +201,8 @@ def select_keywords(text: str, doc_frequency, doc_count: int, limit: int = KEYWO
         if halves:
             alternatives.append(halves)
         known = max(df(alt) for alt in alternatives)
-        if not known:
-            continue
+        if not known and (term not in title_words or term.isdigit()):
+            continue  # a description's word no document holds cannot match: noise more often than goods
         idf = math.log(1.0 + (n - known + 0.5) / (known + 0.5))
         # the title names the goods: its words weigh TITLE_FACTOR times a description's
         weight = (1.0 + math.log(count)) * idf * (TITLE_FACTOR if term in title_words else 1.0)

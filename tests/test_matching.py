@@ -324,9 +324,9 @@ def test_materialized_equals_recomputed_after_random_changes(app, world, rebuild
     with app.app_context():
         actors = [(world["exporter"], world["exporter_user"]), (world["rival"], world["rival_user"])]
         requests = [_post(world["buyer_user"], title=title, quantity=rng.choice([100, 2000, 9000]))
-                    for title in ("采购不锈钢保温杯", "求购炒锅", "采购保温杯 学生", "电饭煲 采购")]
+                    for title in ("采购不锈钢保温杯", "求购炒锅", "采购保温杯 学生", "电饭煲 采购", "采购空气炸锅")]
         products = [world["cup"], world["pot"], world["rival_cup"]]
-        titles = ["不锈钢保温杯", "保温杯 大容量", "铸铁炒锅", "智能电饭煲", "不锈钢水杯"]
+        titles = ["不锈钢保温杯", "保温杯 大容量", "铸铁炒锅", "智能电饭煲", "不锈钢水杯", "电热水壶"]
         closed_after_demand = 0
         for step in range(40):
             action = rng.choice(["new", "new", "edit", "retitle", "archive", "close", "request", "edit_request",
@@ -456,14 +456,20 @@ def test_goods_no_product_holds_name_their_category_by_its_typical_words(app, wo
         shelf = make_product(company=maker, actor=actor, title_zh="简约书架 5层", category="furniture").id
         request = _post(world["buyer_user"], title="科技布沙发 三人位", description="", category="other")
         profile = profiles.current_profile(db.session, request)
-        assert profile.keywords == [] and profile.category == "furniture"
+        assert profile.category == "furniture"
+        # its title's words are kept though no product holds them yet: a sofa listed later is found by them
+        assert {"科技布", "沙发", "三人位"} <= {k.text for k in profile.keywords}
         table = make_product(company=maker, actor=actor, title_zh="北欧实木餐桌 1.4m", category="furniture").id
         assert _neighbours(request.id) == set(_matches(request.id)) == {shelf, table}
         found = matching.explain_pair(db.session, request, db.session.get(Product, table))
         assert found.why_not == "neighbour"
+        sofa = make_product(company=maker, actor=actor, title_zh="科技布沙发 小户型", category="furniture").id
+        assert sofa in _matches(request.id) and sofa not in _neighbours(request.id)  # the goods, from its side
+        assert _neighbours(request.id) == {shelf, table}
+        materialized = _matches(request.id)
         db.session.commit()
         matching_sync.recompute_everything(refresh=False)
-        assert _neighbours(request.id) == {shelf, table}
+        assert _matches(request.id) == materialized
 
 
 def test_the_titles_goods_word_decides_its_category_over_products_sharing_its_modifiers(app, world):
