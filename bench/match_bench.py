@@ -128,11 +128,15 @@ def _label_request(entry: dict, buyer, number: int):
         state=RequestState.OPEN, idempotency_key=f"match-bench-label-{number}", published_at=utcnow())
 
 
-def load_real_style_titles() -> list[dict]:
-    """The hand-written marketplace-style titles and their categories (``tests/data/real_style_titles.json``)."""
+#: hand-written marketplace-style titles (tests/data/): the development set, and a check set never tuned on
+STYLED_SETS = (("real_style_titles.json", "development"), ("real_style_titles_check.json", "check"))
+
+
+def load_real_style_titles(name: str = STYLED_SETS[0][0]) -> list[dict]:
+    """Hand-written marketplace-style titles and their categories (``tests/data/<name>``)."""
     import json
 
-    path = Path(__file__).resolve().parents[1] / "tests" / "data" / "real_style_titles.json"
+    path = Path(__file__).resolve().parents[1] / "tests" / "data" / name
     return json.loads(path.read_text(encoding="utf-8"))["titles"]
 
 
@@ -240,24 +244,28 @@ def quality(seed: int = 2025) -> dict:
             held["seconds"] = time.perf_counter() - held_started
             out["held"] = held
 
-            # titles written by hand in marketplace style (tests/data/real_style_titles.json), the whole catalog indexed
-            styled = {"ours": [], "bm25": [], "ours_found": [], "bm25_found": [], "reachable": [], "queries": []}
-            for number, entry in enumerate(load_real_style_titles()):
-                request = ProcurementRequest(
-                    id=2 * 10**9 + number, buyer_company_id=buyer_id, title=entry["title"], description="",
-                    category="other", hs_code=None, quantity=1, unit="个", target_unit_price_fen=None,
-                    delivery_province_code=DEFAULT_PROVINCE, delivery_city_code="", required_certifications=[],
-                    required_readiness=[], must_requirements=[], deadline=DEADLINE, visibility=Visibility.PUBLIC,
-                    state=RequestState.OPEN)
-                profile = profiles.choose_profile(request)
-                ours = [r.product_id for r in services.request_list(request, profile)[:K]]
-                theirs = bm25_or(index, entry["title"], limit=K)
-                for name, ranking in (("ours", ours), ("bm25", theirs)):
-                    styled[name].append(sum(1 for pid in ranking if category_of.get(pid) == entry["category"]) / K)
-                    styled[f"{name}_found"].append(len(ranking))
-                styled["reachable"].append(min(K, public_in[entry["category"]]) / K)
-                styled["queries"].append((entry["title"], entry["category"], profile.category, ours, theirs))
-            out["styled"] = styled
+            # titles written by hand in marketplace style (tests/data/real_style_titles*.json), the whole catalog indexed
+            out["styled"] = []
+            for name, role in STYLED_SETS:
+                styled = {"name": name, "role": role, "ours": [], "bm25": [], "ours_found": [], "bm25_found": [],
+                          "reachable": [], "queries": []}
+                for number, entry in enumerate(load_real_style_titles(name)):
+                    request = ProcurementRequest(
+                        id=2 * 10**9 + number, buyer_company_id=buyer_id, title=entry["title"], description="",
+                        category="other", hs_code=None, quantity=1, unit="个", target_unit_price_fen=None,
+                        delivery_province_code=DEFAULT_PROVINCE, delivery_city_code="", required_certifications=[],
+                        required_readiness=[], must_requirements=[], deadline=DEADLINE,
+                        visibility=Visibility.PUBLIC, state=RequestState.OPEN)
+                    profile = profiles.choose_profile(request)
+                    ours = [r.product_id for r in services.request_list(request, profile)[:K]]
+                    theirs = bm25_or(index, entry["title"], limit=K)
+                    for label, ranking in (("ours", ours), ("bm25", theirs)):
+                        styled[label].append(sum(1 for pid in ranking
+                                                 if category_of.get(pid) == entry["category"]) / K)
+                        styled[f"{label}_found"].append(len(ranking))
+                    styled["reachable"].append(min(K, public_in[entry["category"]]) / K)
+                    styled["queries"].append((entry["title"], entry["category"], profile.category, ours, theirs))
+                out["styled"].append(styled)
             out["public"] = len(public)
             db.session.remove()
             db.engine.dispose()
@@ -300,22 +308,22 @@ def print_quality(out: dict) -> None:
         (f"reachable (other public products of the category, ≤ {K})", f"{_mean(held['reachable']):.3f}", "same",
          ""),
     ], ("held-out", "matching", "BM25 OR", "ratio")))
-    styled = out["styled"]
-    ours, theirs = _mean(styled["ours"]), _mean(styled["bm25"])
-    print(f"  hand-written marketplace-style titles ({len(styled['ours'])} of tests/data/real_style_titles.json as "
-          f"the request, category other, no musts; the whole catalog indexed):")
-    print(_table([
-        (f"same-category precision@{K}", f"{ours:.3f}", f"{theirs:.3f}", f"{ours / theirs:.2f}" if theirs else "—"),
-        ("mean results returned (of 10)", f"{_mean(styled['ours_found']):.1f}", f"{_mean(styled['bm25_found']):.1f}",
-         ""),
-        (f"reachable (public products of the category, ≤ {K})", f"{_mean(styled['reachable']):.3f}", "same", ""),
-        ("category inferred right", f"{_mean(q[1] == q[2] for q in styled['queries']):.3f}", "—", ""),
-    ], ("marketplace-style", "matching", "BM25 OR", "ratio")))
-    if os.environ.get("MATCH_BENCH_VERBOSE"):
-        for (title, category, inferred, ours_ids, _theirs), p, b in zip(styled["queries"], styled["ours"],
+    for styled in out["styled"]:
+        ours, theirs = _mean(styled["ours"]), _mean(styled["bm25"])
+        print(f"  hand-written marketplace-style titles, {styled['role']} set ({len(styled['ours'])} of tests/data/"
+              f"{styled['name']} as the request, category other, no musts; the whole catalog indexed):")
+        print(_table([
+            (f"same-category precision@{K}", f"{ours:.3f}", f"{theirs:.3f}", f"{ours / theirs:.2f}" if theirs else "—"),
+            ("mean results returned (of 10)", f"{_mean(styled['ours_found']):.1f}",
+             f"{_mean(styled['bm25_found']):.1f}", ""),
+            (f"reachable (public products of the category, ≤ {K})", f"{_mean(styled['reachable']):.3f}", "same", ""),
+            ("category inferred right", f"{_mean(q[1] == q[2] for q in styled['queries']):.3f}", "—", ""),
+        ], (f"{styled['role']} set", "matching", "BM25 OR", "ratio")))
+        if os.environ.get("MATCH_BENCH_VERBOSE"):
+            for (title, category, inferred, _ours, _theirs), p, b in zip(styled["queries"], styled["ours"],
                                                                         styled["bm25"], strict=True):
-            if p < b or inferred != category or (os.environ.get("MATCH_BENCH_VERBOSE") == "2" and p < 1):
-                print(f"    {p:.1f} vs {b:.1f}  {category:<18} inferred {inferred or '-':<18} {title}")
+                if p < b or inferred != category or (os.environ.get("MATCH_BENCH_VERBOSE") == "2" and p < 1):
+                    print(f"    {p:.1f} vs {b:.1f}  {category:<18} inferred {inferred or '-':<18} {title}")
     sys.stdout.flush()
 
 
