@@ -61,13 +61,20 @@ PROCUREMENT_STOP_WORDS = frozenset("""
 需 要 能 可 可以 请 及 与 和 或 的 了 等 各类 各种 一批 一些 相关 产品 商品 货物 物品 材料 规格 型号 质量 品质
 合格 符合 具备 具有 持有 有效 资质 证书 认证 检测 报告 检测报告 样品 现货 库存 工期 周期 付款 结算 发票 开票
 项目 用于 用途 使用 满足 标准 国标 月 日 年 天 周 号 个 件 台 套 只 支 条 箱 吨 元 万元 块 批 次
+千克 公斤 平方米 平米 平方 立方米 立方 毫升 公升 厘米 毫米 公里 米
 need needs want wants buy purchas procur sourc supplier suppli vendor requir request quot quotat price
 unit pcs pc piec quantiti qty deliv deliveri befor within by to for of the and or with a an our we us
-pleas provid looking look order per each about around
+pleas provid looking look order per each about around other
 """.split())  # noqa: SIM905  (a word list reads best as text)
 #: characters that, after a number, make it a quantity, a price or a date rather than a specification
 _NOT_SPEC_UNITS = frozenset("个件台套只支条箱吨元块批次月日年天周号万千百人家")
 _DIGITS = re.compile(r"^\d+$")
+#: what ends a province's or a city's official name
+_SUFFIXES = "省|市|自治区|壮族自治区|回族自治区|维吾尔自治区|特别行政区|地区|盟|自治州"
+_PLACE_SUFFIX = re.compile(f"(?:{_SUFFIXES})$")
+_LEADING_SUFFIX = re.compile(f"^(?:{_SUFFIXES})")
+#: a word ending so names a certificate (CCC认证 is one word to the analyser)
+_CERTIFICATE_ENDINGS = ("认证", "证书")
 #: thousands separators inside numbers ("1,000 pcs", "5，000个"): one number, not "1" and "000"
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 #: English words after a number that make it a quantity
@@ -98,8 +105,8 @@ class Keyword:
 
 
 @cache
-def _place_words() -> frozenset[str]:
-    """Province and city names as the analyser writes them (with and without 省/市 …): never goods."""
+def _place_names() -> tuple[str, ...]:
+    """Province and city names as written (with and without 省/市 …), longest first."""
     import csv
     from pathlib import Path
 
@@ -109,13 +116,32 @@ def _place_words() -> frozenset[str]:
         with path.open(encoding="utf-8") as handle:
             for row in csv.DictReader(handle):
                 name = row.get("name") or ""
-                for variant in {name, re.sub(r"(省|市|自治区|壮族自治区|回族自治区|维吾尔自治区|特别行政区|地区|盟|自治州)$", "",
-                                              name)}:
-                    if len(variant) >= 2:
-                        names.update(query_terms(variant))
+                if row.get("is_placeholder") == "1":
+                    continue  # 市辖区, 县: grouping rows, not places
+                names.update(v for v in (name, _PLACE_SUFFIX.sub("", name)) if len(v) >= 2)
     except FileNotFoundError:  # pragma: no cover - the engine used without the application's data
-        return frozenset()
-    return frozenset(term for term in names if len(term) >= 2)
+        return ()
+    return tuple(sorted(names, key=lambda n: (-len(n), n)))
+
+
+@cache
+def _place_words() -> frozenset[str]:
+    """Province and city names as the analyser writes them (with and without 省/市 …): never goods."""
+    return frozenset(term for name in _place_names() for term in query_terms(name) if len(term) >= 2)
+
+
+def _is_place(term: str) -> bool:
+    """Whether a word is place names run together (福建厦门, 新疆巴音郭楞蒙古自治州): never goods."""
+    if term.isascii() or len(term) < 4:
+        return False
+    names = _place_names()
+    rest = term
+    while rest:
+        name = next((n for n in names if rest.startswith(n)), None)
+        if name is None:
+            return False
+        rest = _LEADING_SUFFIX.sub("", rest[len(name):], count=1)  # 广东省深圳市: 广东, then 深圳市
+    return True
 
 
 def candidate_words(text: str, ignore: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
@@ -129,7 +155,7 @@ def candidate_words(text: str, ignore: frozenset[str] = frozenset()) -> list[tup
     places = _place_words()
     out: list[tuple[str, ...]] = []
     for i, term in enumerate(terms):
-        if term in PROCUREMENT_STOP_WORDS or term in places or term in ignore:
+        if term in PROCUREMENT_STOP_WORDS or term in places or term in ignore or _is_place(term):
             continue
         if _DIGITS.match(term):
             # a specification number stays (304 steel, 24 inch); quantities, prices, dates and long numbers go
@@ -139,6 +165,8 @@ def candidate_words(text: str, ignore: frozenset[str] = frozenset()) -> list[tup
                 continue
         elif len(term) < 2 or not term.isascii() and not any(ch.isalnum() for ch in term):
             continue
+        elif term.endswith(_CERTIFICATE_ENDINGS):
+            continue  # ccc认证, 3c认证: a certificate asked for (scored apart), not goods
         out.append((term,))
     return out
 
@@ -201,8 +229,10 @@ def select_keywords(text: str, doc_frequency, doc_count: int, limit: int = KEYWO
         if halves:
             alternatives.append(halves)
         known = max(df(alt) for alt in alternatives)
-        if not known and (term not in title_words or term.isdigit()):
-            continue  # a description's word no document holds cannot match: noise more often than goods
+        if not known and (term not in title_words or any(ch.isdigit() for ch in term)):
+            # a description's word no document holds is noise more often than goods; an unknown specification
+            # (30000mah, 908g) is dropped too: another size of the same goods is still the goods
+            continue
         idf = math.log(1.0 + (n - known + 0.5) / (known + 0.5))
         # the title names the goods: its words weigh TITLE_FACTOR times a description's
         weight = (1.0 + math.log(count)) * idf * (TITLE_FACTOR if term in title_words else 1.0)

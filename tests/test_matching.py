@@ -188,6 +188,20 @@ def test_select_keywords_weights_rare_words_higher():
     assert chosen[0].weight > chosen[1].weight
 
 
+def test_a_titles_words_no_product_holds_yet_are_kept_as_the_rarest():
+    """老虎钳 before anyone lists pliers: kept (a product listed later is found by it), weighing more than a word
+    many hold; an unknown spec (3000mah), a description's unknown word, places run together (福建厦门) and
+    certificates asked for (CCC认证) are not goods words."""
+    frequencies = {"多功能": 40, "家用": 90}
+    chosen = select_keywords("另需 防锈处理 送货到福建厦门", lambda term: frequencies.get(term, 0), 1000,
+                             title="老虎钳 多功能 家用 3000mAh 需CCC认证 福建厦门")
+    assert [k.text for k in chosen] == ["老虎钳", "多功能", "家用"]
+    assert chosen[0].weight > chosen[1].weight > chosen[2].weight
+    # a product holding only the modifiers covers little of it
+    assert scoring.coverage_of(tuple(k.weight for k in chosen), (0, 2, 2)) < scoring.OTHER_CLASS_COVERAGE
+    assert profiles.CERTIFICATE_TERMS >= {"ccc", "ce", "bsci", "roh"}  # the codes as the analyser writes them
+
+
 # ----------------------------------------------------------------------------- materialized matches
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy.orm import Session
 
+from marketplace.catalog.categories import CERTIFICATION_CODES
 from marketplace.catalog.category_words import guess_category
 from marketplace.database import utcnow
 from marketplace.matching.demand import next_stamp
@@ -22,7 +23,7 @@ from marketplace.matching.scoring import (
 )
 from marketplace.sourcing.models import ProcurementRequest
 from search_index import Keyword, ProductRecord, schemas
-from search_index.analysis import index_terms
+from search_index.analysis import index_terms, query_terms
 
 #: product index columns scoring reads
 PRODUCT_COLUMNS = (schemas.COMPANY, schemas.CATEGORY, schemas.HS, schemas.PROVINCE, schemas.CITY, schemas.MOQ,
@@ -115,10 +116,15 @@ def record_terms(record: ProductRecord) -> tuple[set[str], set[str]]:
 # ----------------------------------------------------------------------------- keywords
 
 
+#: certification codes as the analyser writes them: a certificate asked for is scored apart, it names no goods
+CERTIFICATE_TERMS = frozenset(term for code in CERTIFICATION_CODES if code != "OTHER"
+                              for term in query_terms(code.replace("_", "-")))
+
+
 def choose_keywords(request: ProcurementRequest) -> list[Keyword]:
     """The request's keywords against the product index now (title counted twice; its own quantity and
-    target price are not goods words)."""
-    ignore = {str(request.quantity)}
+    target price, and certificate codes, are not goods words)."""
+    ignore = {str(request.quantity), *CERTIFICATE_TERMS}
     if request.target_unit_price_fen:
         ignore.add(str(request.target_unit_price_fen // 100))
     return product_index().keywords(request.description or "", title=request.title or "",
