@@ -53,7 +53,8 @@ FOCUS_FLOOR = 0.3
 TITLE_FACTOR = 2.0
 #: a compound's last half (保温杯 of 不锈钢保温杯) is a keyword of its own at this share of the whole's weight
 HEAD_SHARE = 0.8
-#: words a procurement text is full of that say nothing about the goods (analysed forms; English stemmed)
+#: words a procurement text or a listing's title is full of that say nothing about the goods: procurement, units,
+#: trade and sales talk (厂家直销, 外贸, 新款) (analysed forms; English stemmed)
 PROCUREMENT_STOP_WORDS = frozenset("""
 采购 求购 收购 采买 订购 购买 需求 需要 要求 提供 我司 我公司 本公司 公司 我方 贵司 厂家 厂商 供应商 供货商 供应
 寻找 寻求 诚征 征集 长期 批量 大量 少量 合作 优先 有意 联系 欢迎 洽谈 报价 价格 单价 总价 预算 含税 含运费 运费
@@ -62,9 +63,12 @@ PROCUREMENT_STOP_WORDS = frozenset("""
 合格 符合 具备 具有 持有 有效 资质 证书 认证 检测 报告 检测报告 样品 现货 库存 工期 周期 付款 结算 发票 开票
 项目 用于 用途 使用 满足 标准 国标 月 日 年 天 周 号 个 件 台 套 只 支 条 箱 吨 元 万元 块 批 次
 千克 公斤 平方米 平米 平方 立方米 立方 毫升 公升 厘米 毫米 公里 米
+支持 定制 定做 订制 工厂 方式 交期 直供 直销 厂家直销 批发 零售 外贸 出口 进口 内销 跨境 专供 一件 代发 一件代发
+新款 爆款 热销 热卖 畅销 正品 品牌 源头 促销 特价 清仓 尾单 尾货 原单 速发 优惠 官方 旗舰店 授权 亚马逊 速卖通
 need needs want wants buy purchas procur sourc supplier suppli vendor requir request quot quotat price
 unit pcs pc piec quantiti qty deliv deliveri befor within by to for of the and or with a an our we us
 pleas provid looking look order per each about around other
+wholesal factori custom customiz oem odm export hot sale new free shipp ship
 """.split())  # noqa: SIM905  (a word list reads best as text)
 #: characters that, after a number, make it a quantity, a price or a date rather than a specification
 _NOT_SPEC_UNITS = frozenset("个件台套只支条箱吨元块批次月日年天周号万千百人家")
@@ -144,6 +148,17 @@ def _is_place(term: str) -> bool:
     return True
 
 
+@cache
+def _stop_run_pattern() -> re.Pattern:
+    words = sorted((w for w in PROCUREMENT_STOP_WORDS if len(w) >= 2 and not w.isascii()), key=lambda w: (-len(w), w))
+    return re.compile("(?:" + "|".join(map(re.escape, words)) + ")+")
+
+
+def _is_stop_run(term: str) -> bool:
+    """Whether a word is stop words run together (外贸出口, 厂家批发): the analyser keeps some such runs whole."""
+    return not term.isascii() and len(term) >= 4 and _stop_run_pattern().fullmatch(term) is not None
+
+
 def candidate_words(text: str, ignore: frozenset[str] = frozenset()) -> list[tuple[str, ...]]:
     """The goods words of a text, in order, as tuples of analysed terms (a compound: itself, then its halves).
 
@@ -155,7 +170,8 @@ def candidate_words(text: str, ignore: frozenset[str] = frozenset()) -> list[tup
     places = _place_words()
     out: list[tuple[str, ...]] = []
     for i, term in enumerate(terms):
-        if term in PROCUREMENT_STOP_WORDS or term in places or term in ignore or _is_place(term):
+        if (term in PROCUREMENT_STOP_WORDS or term in places or term in ignore or _is_place(term)
+                or _is_stop_run(term)):
             continue
         if _DIGITS.match(term):
             # a specification number stays (304 steel, 24 inch); quantities, prices, dates and long numbers go
