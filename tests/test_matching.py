@@ -518,6 +518,29 @@ def test_the_titles_goods_word_decides_its_category_over_products_sharing_its_mo
         assert _matches(request.id) == materialized
 
 
+def test_a_list_of_ten_is_not_listed_again_for_a_member_that_stays_as_it_was(app, world, monkeypatch):
+    """A product listed as a neighbour in a list of exactly 10, recomputed unchanged, keeps its place: the list is
+    not ranked again from the request's side (over a large catalog that costs hundreds of milliseconds)."""
+    with app.app_context():
+        request_id = _post(world["buyer_user"]).id
+        for n in range(10):
+            make_product(company=world["exporter"], actor=world["exporter_user"], title_zh=f"电热水壶 {n}号", moq=10)
+        listed = _neighbours(request_id)
+        assert len(_matches(request_id)) == 10 and len(listed) == 10 - len(set(_matches(request_id)) - listed) >= 1
+        before = _matches(request_id)
+        ranked = []
+        real = matching.recompute_request
+        monkeypatch.setattr(matching, "recompute_request",
+                            lambda session, rid, **kw: ranked.append(rid) or real(session, rid, **kw))
+        for product_id in sorted(before):  # neighbours and matches alike
+            assert matching.recompute_product(db.session, product_id) == (0, 0)
+        db.session.commit()
+        assert ranked == [] and _matches(request_id) == before
+        member = max(before)  # a member archived: the list is listed again, its next best comes in
+        _set_status(db.session.get(Product, member), ProductStatus.ARCHIVED)
+        assert request_id in ranked and len(_matches(request_id)) == 10
+
+
 def test_a_neighbour_is_explained_as_similar_goods(app, world, client):
     with app.app_context():
         maker = make_company(kind=CompanyKind.EXPORTER, province_code="330000")  # the page lists one per exporter

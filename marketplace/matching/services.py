@@ -305,13 +305,16 @@ def recompute_product(session: Session, product_id: int) -> tuple[int, int]:
             continue
         result = fit(facts, product, presence)
         score = int(round(result.score * 10))
-        if count == fill_to() and (match is not None or result.matches or result.neighbour) and not (
-                match is not None and result.matches and score == match.score_x10):
+        # listed as before: a match still a match, or a neighbour still a neighbour, at the same score (its place
+        # in the list is the same: nothing to list again, whatever the list's length)
+        as_before = match is not None and score == match.score_x10 and (
+            result.neighbour and not result.matches if scoring.is_neighbour(match.parts) else result.matches)
+        if count == fill_to() and (match is not None or result.matches or result.neighbour) and not as_before:
             if match is None and not result.matches and (-score, product_id) > (-low, last_product):
                 continue  # a neighbour below the last place: below every listed neighbour too
             settle.add(request_id)
             continue
-        if not (result.matches or (result.neighbour and count < fill_to())):
+        if not (result.matches or (result.neighbour and (count < fill_to() or as_before))):
             if match is not None:
                 session.delete(match)
                 removed += 1
