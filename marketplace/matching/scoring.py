@@ -15,7 +15,8 @@ part           max   points
 text            55   55 × weighted share of the request's keywords held (title 1, text 0.7)
 goods           15   same HS subheading 15, heading 12, chapter 9, same category 8 (when the
                      request names an HS code or a category other than "other", or they are
-                     inferred from the products its words find best: ``services.infer_goods``)
+                     inferred from its title's goods words or the products its words find best:
+                     ``profiles.choose_profile``)
 region           6   same city 6, same province 4.5, neighbouring province 2.5, elsewhere 0
 moq              5   MOQ ≤ requested quantity
 price           10   unit price at the requested quantity ≤ target: 10, over by p %:
@@ -108,8 +109,8 @@ class RequestFacts:
     #: the keywords' weights, in the order of presence rows
     weights: tuple[float, ...] = ()
     keyword_texts: tuple[str, ...] = ()
-    #: its category was inferred from its words (by the products they find, or by the category's typical goods
-    #: words when no product holds them): it names goods, keywords or not
+    #: its category was inferred from its words (by the category's typical goods words in its title, or by the
+    #: products its words find): it names goods, keywords or not
     named_goods: bool = False
 
     @property
