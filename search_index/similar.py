@@ -76,7 +76,6 @@ _DIGITS = re.compile(r"^\d+$")
 #: what ends a province's or a city's official name
 _SUFFIXES = "省|市|自治区|壮族自治区|回族自治区|维吾尔自治区|特别行政区|地区|盟|自治州"
 _PLACE_SUFFIX = re.compile(f"(?:{_SUFFIXES})$")
-_LEADING_SUFFIX = re.compile(f"^(?:{_SUFFIXES})")
 #: a word ending so names a certificate (CCC认证 is one word to the analyser)
 _CERTIFICATE_ENDINGS = ("认证", "证书")
 #: thousands separators inside numbers ("1,000 pcs", "5，000个"): one number, not "1" and "000"
@@ -134,18 +133,15 @@ def _place_words() -> frozenset[str]:
     return frozenset(term for name in _place_names() for term in query_terms(name) if len(term) >= 2)
 
 
+@cache
+def _place_run_pattern() -> re.Pattern:
+    names = "|".join(map(re.escape, _place_names())) or "(?!)"
+    return re.compile(f"(?:(?:{names})(?:{_SUFFIXES})?)+")
+
+
 def _is_place(term: str) -> bool:
-    """Whether a word is place names run together (福建厦门, 新疆巴音郭楞蒙古自治州): never goods."""
-    if term.isascii() or len(term) < 4:
-        return False
-    names = _place_names()
-    rest = term
-    while rest:
-        name = next((n for n in names if rest.startswith(n)), None)
-        if name is None:
-            return False
-        rest = _LEADING_SUFFIX.sub("", rest[len(name):], count=1)  # 广东省深圳市: 广东, then 深圳市
-    return True
+    """Whether a word is place names run together (福建厦门, 广东省深圳市, 新疆巴音郭楞蒙古自治州): never goods."""
+    return not term.isascii() and len(term) >= 4 and _place_run_pattern().fullmatch(term) is not None
 
 
 @cache

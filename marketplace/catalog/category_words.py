@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-#: characters of a text read (a 100,000-character description is cut here)
-MAX_TEXT_CHARS = 4000
+from search_index.similar import MAX_TEXT_CHARS  # as much of a text as matching reads for its keywords
 
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "small_appliances": (
