@@ -26,6 +26,16 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def freeze_long_lived_objects() -> None:
+    """``freeze_startup_objects`` again after a long-lived structure was built (or rebuilt) later in a process's life.
+
+    Unfrozen first, so the collection also finds what became cyclic garbage since the last freeze (a frozen
+    object left in a reference cycle is never collected otherwise); costs one full collection, once per build.
+    """
+    gc.unfreeze()
+    freeze_startup_objects()
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; ``config`` overrides settings from the environment (tests pass theirs)."""
     app = Flask(

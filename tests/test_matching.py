@@ -1,10 +1,12 @@
 """Matching: the scoring function as tables, keywords, materialized matches kept in step, pages, CLI, authorization."""
 from __future__ import annotations
 
+import gc
 import json
 import random
 import secrets
 import threading
+import weakref
 from datetime import date, timedelta
 
 import numpy as np
@@ -424,6 +426,47 @@ def test_product_side_follows_requests_changed_or_closed_after_its_demand_was_bu
         # while the request lists fewer than ten), never a match by the words
         assert pot.id in now and cup.id not in set(now) - _neighbours(pots.id)
         assert pot.id not in _neighbours(pots.id)
+
+
+def test_a_large_demand_leaves_the_collectors_walks_and_a_rebuild_frees_what_died_since(app, world, monkeypatch):
+    """A demand of ``FREEZE_FROM`` requests or more is frozen once built: its objects are no longer walked by a full
+    collection (at 20,000 requests those walks were the product side's slow calls). A rebuild unfreezes first, so
+    an object frozen alive that has since become cyclic garbage is collected then, not kept for good."""
+
+    class Node:
+        pass
+
+    assert gc.get_freeze_count() == 0  # nothing frozen in this process before
+    try:
+        with app.app_context():
+            cups = _post(world["buyer_user"], title="采购不锈钢保温杯", description="食品级")
+            demand._holder().demand = None
+            make_product(company=world["rival"], actor=world["rival_user"], title_zh="保温杯 一", moq=10)
+            small = demand._holder().demand
+            assert cups.id in small.row_of and gc.get_freeze_count() == 0  # one request: below FREEZE_FROM
+
+            monkeypatch.setattr(demand, "FREEZE_FROM", 1)
+            demand._holder().demand = None
+            make_product(company=world["rival"], actor=world["rival_user"], title_zh="保温杯 二", moq=10)
+            held = demand._holder().demand
+            assert cups.id in held.row_of and gc.get_freeze_count() > 0
+            walked = {id(o) for o in gc.get_objects()}
+            entry = held.entries[held.row_of[cups.id]]
+            assert id(entry) not in walked and id(entry.keywords) not in walked
+
+            node = Node()
+            node.itself = node  # a reference cycle: only the collector frees it
+            gone = weakref.ref(node)
+            demand.freeze_long_lived_objects()  # frozen alive, as a rebuild freezes what a call holds
+            del node
+            gc.collect()
+            assert gone() is not None  # frozen: no collection sees it
+            demand._holder().demand = None
+            make_product(company=world["rival"], actor=world["rival_user"], title_zh="保温杯 三", moq=10)
+            assert gone() is None  # the rebuild unfroze, collected it, froze the new demand
+            assert cups.id in demand._holder().demand.row_of
+    finally:
+        gc.unfreeze()
 
 
 def test_a_short_list_takes_neighbours_up_to_ten_and_gives_them_up_to_matches(app, world):
