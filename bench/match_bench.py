@@ -14,8 +14,11 @@ target, no certificates, no musts), the product itself left out: same-category p
 request page shows it (``services.request_list``: matches, then similar goods while they are fewer than 10) vs
 the BM25 OR baseline. The same over titles written by hand in the style of Chinese marketplace listings, each
 labelled with the category a reader would file it under, the whole catalog indexed: a development set
-(``tests/data/real_style_titles.json``, whose failures were read while tuning) and a check set
-(``tests/data/real_style_titles_check.json``, measured, never tuned on). ``MATCH_BENCH_VERBOSE=1`` lists the titles
+(``tests/data/real_style_titles.json``, whose failures were read while tuning); a check set
+(``real_style_titles_check.json``, session 13: measured untuned then, its three failures read in session 14); a
+fresh check set (``real_style_titles_fresh.json``, written and measured before session 14's changes, its failures
+read while making them); a hold-out set (``real_style_titles_holdout.json``, eight titles for each demo category,
+written before session 14's changes and measured only after them). ``MATCH_BENCH_VERBOSE=1`` lists the titles
 where matching loses to BM25 OR or infers another category (``=2``: every title below 1.0).
 
 **B. Performance** (``--products`` generated products, ``marketplace.demo_products.bench_products``,
@@ -135,8 +138,9 @@ def _label_request(entry: dict, buyer, number: int):
         state=RequestState.OPEN, idempotency_key=f"match-bench-label-{number}", published_at=utcnow())
 
 
-#: hand-written marketplace-style titles (tests/data/): the development set, and a check set never tuned on
-STYLED_SETS = (("real_style_titles.json", "development"), ("real_style_titles_check.json", "check"))
+#: hand-written marketplace-style titles (tests/data/): the development set, two check sets, the hold-out set
+STYLED_SETS = (("real_style_titles.json", "development"), ("real_style_titles_check.json", "check"),
+               ("real_style_titles_fresh.json", "fresh check"), ("real_style_titles_holdout.json", "hold-out"))
 
 
 def load_real_style_titles(name: str = STYLED_SETS[0][0]) -> list[dict]:
