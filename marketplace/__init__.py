@@ -31,6 +31,9 @@ def freeze_long_lived_objects() -> None:
 
     Unfrozen first, so the collection also finds what became cyclic garbage since the last freeze (a frozen
     object left in a reference cycle is never collected otherwise); costs one full collection, once per build.
+    In a process forked from a preloading master that walk copies the pages of the inherited start-up objects
+    once (copy-on-write); only processes that apply changes build such structures (`flask index worker`, or every
+    web process with ``SEARCH_DRAIN=inline``).
     """
     gc.unfreeze()
     freeze_startup_objects()
