@@ -4,6 +4,7 @@ from __future__ import annotations
 import gc
 import json
 import random
+import re
 import secrets
 import threading
 import weakref
@@ -805,6 +806,83 @@ def test_exporter_sees_opportunities_and_never_an_invited_only_request(app, worl
     assert "Open requests this product fits" in product_page and "采购不锈钢保温杯" in product_page
     assert "保温杯 定向采购" not in product_page
     assert public_id
+
+
+@pytest.mark.parametrize("read_down_up_to", [2, 1000], ids=["deep-pages-grouped", "all-read-down"])
+def test_opportunities_pages_past_the_first_list_what_reading_down_from_the_best_lists(app, world, monkeypatch,
+                                                                                     read_down_up_to):
+    """Deep 商机 pages are read another way (each request's best score grouped from the index, not the matches
+    walked down from the best): page by page either way lists exactly the requests, best rows and order the walk
+    gives, each request once, none it may not see."""
+    from marketplace.matching import queries
+
+    monkeypatch.setattr(queries, "READ_DOWN_UP_TO", read_down_up_to)
+    with app.app_context():
+        titles = ["采购不锈钢保温杯", "采购保温杯 学生", "采购不锈钢炒锅", "采购炒锅 32cm 不锈钢", "采购真空保温杯",
+                  "采购保温杯 食品级 500ml", "采购不锈钢保温杯 大容量"]
+        for number, title in enumerate(titles):
+            _post(world["buyer_user"], title=title, quantity=1000 + 700 * number)
+        hidden, _created = sourcing.create_request(world["buyer_user"], _input(
+            title="采购保温杯 定向", visibility=Visibility.INVITED, invited_company_ids=(world["rival"].id,)),
+            secrets.token_urlsafe(16))
+        sourcing.publish_request(world["buyer_user"], hidden.id, hidden.version)
+        exporter_user = world["exporter_user"]
+        with app.test_request_context():
+            walked = [(m.request_id, m.id) for m in queries._best_per_request(world["exporter"].id, 1000)]
+            assert len(walked) >= 5 and len({r for r, _m in walked}) == len(walked)
+            assert world["cup"] in _matches(hidden.id)  # its cup matches the invited-only request …
+            assert hidden.id not in {r for r, _m in walked}  # … which this exporter may not see
+            paged, number = [], 1
+            while True:
+                page = queries.opportunities(exporter_user, number, per_page=2)
+                assert page.total == len(walked)
+                paged += [(m.request_id, m.id) for m in page.items]
+                if number * 2 >= page.total:
+                    break
+                number += 1
+            assert paged == walked
+            scores = [db.session.get(Match, match_id).score_x10 for _r, match_id in paged]
+            assert scores == sorted(scores, reverse=True)
+            last = queries.opportunities(exporter_user, 99999, per_page=2)  # past the end: the last page
+            assert [(m.request_id, m.id) for m in last.items] == walked[(last.page - 1) * 2:]
+
+
+def test_a_product_fitting_more_requests_than_its_page_shows_links_to_all_of_them_page_by_page(
+        app, world, client, en_client, monkeypatch):
+    from marketplace.accounts.models import User
+    from marketplace.matching import queries
+    from marketplace.matching import views as matching_views
+
+    monkeypatch.setattr(matching_views, "PRODUCT_PAGE_FITS", 2)
+    monkeypatch.setattr(matching_views, "FITS_PER_PAGE", 2)
+    with app.app_context():
+        for number, title in enumerate(["采购不锈钢保温杯", "采购保温杯 学生", "采购真空保温杯", "采购保温杯 食品级 500ml",
+                                        "采购不锈钢保温杯 大容量"]):
+            _post(world["buyer_user"], title=title, quantity=1000 + 500 * number)
+        cup = db.session.get(Product, world["cup"])
+        with app.test_request_context():
+            owner = db.session.get(User, world["exporter_user"].id)
+            listed = [m.request_id for m in queries.requests_for_product(owner, cup, limit=100)]
+        cup_id, email, rival_email = cup.id, world["exporter_user"].email, world["rival_user"].email
+    assert len(listed) >= 3
+    login(client, email)
+    page = client.get(f"/products/{cup_id}").get_data(as_text=True)
+    assert "适合该产品的开放采购需求" in page and f'data-testid="fits-total">{len(listed)}</span>' in page
+    assert page.count('data-testid="fit-row"') == 2  # the best two, then a link to all
+    assert f"查看全部 {len(listed)} 个适合的采购需求" in page and f"/matching/products/{cup_id}/requests" in page
+    shown, number = [], 1
+    while len(shown) < len(listed) and number < 10:
+        body = client.get(f"/matching/products/{cup_id}/requests?page={number}").get_data(as_text=True)
+        assert "适合该产品的开放采购需求" in body and "不锈钢保温杯 500ml 食品级" in body
+        shown += [int(found) for found in re.findall(r'href="/sourcing/requests/(\d+)" class="fw-semibold"', body)]
+        number += 1
+    assert shown == listed  # every request once, best first, page after page
+    last = client.get(f"/matching/products/{cup_id}/requests?page=999").get_data(as_text=True)
+    assert [int(found) for found in re.findall(r'href="/sourcing/requests/(\d+)" class="fw-semibold"', last)] == \
+        listed[-(len(listed) % 2 or 2):]  # past the end: the last page
+    login(en_client, rival_email)  # another exporter: as if it did not exist
+    assert en_client.get(f"/matching/products/{cup_id}/requests").status_code == 404
+    assert app.test_client().get(f"/matching/products/{cup_id}/requests").status_code in (302, 401)
 
 
 def test_cli_match_commands(app, world, runner):

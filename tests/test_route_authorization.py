@@ -242,6 +242,9 @@ INVENTORY: dict[str, Route] = {
                             post=table(404, exporter=OK, member=403)),
     # ---------------------------------------------------------------- matching
     "matching.opportunities": r("/matching/opportunities", EXPORTER, get=exporters()),
+    # its own product's open requests: as if the product did not exist for everyone else (its page is public)
+    "matching.product_requests_list": r("/matching/products/<int:product_id>/requests", COMPANY_SCOPED,
+                                        "/matching/products/{product}/requests", get=company_a(200, rest=404)),
     "matching.why_not": r("/matching/requests/<int:request_id>/why", COMPANY_SCOPED, "/matching/requests/{request}/why",
                           get=table(404, buyer=200)),
     "matching.shortlist": r("/matching/requests/<int:request_id>/shortlist/<int:company_id>", COMPANY_SCOPED,

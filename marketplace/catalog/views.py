@@ -276,9 +276,10 @@ def product_page(product_id: int):
     from marketplace.matching.views import product_requests
 
     product = services.get_visible_product(current_user, product_id)
+    fits, fits_total = product_requests(product)
     return render_template(
         "catalog/product.html", product=product, can_edit=services.can_edit_product(current_user, product),
-        is_public=services.is_publicly_visible(product), fits=product_requests(product),
+        is_public=services.is_publicly_visible(product), fits=fits, fits_total=fits_total,
     )
 
 

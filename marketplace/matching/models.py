@@ -25,8 +25,9 @@ class Match(db.Model):
         sa.UniqueConstraint("request_id", "product_id", name="uq_matches_request_product"),
         sa.Index("ix_matches_request_score", "request_id", "score"),
         sa.Index("ix_matches_exporter_score", "exporter_id", "score"),
-        # an exporter's matched requests (the 商机 count) read from the index alone
-        sa.Index("ix_matches_exporter_request", "exporter_id", "request_id"),
+        # an exporter's matched requests (the 商机 count) and each one's best score (a 商机 page past the first)
+        # read from the index alone
+        sa.Index("ix_matches_exporter_request_score", "exporter_id", "request_id", "score"),
         sa.Index("ix_matches_buyer_notified", "buyer_id", "buyer_notified"),
     )
 

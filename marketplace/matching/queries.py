@@ -90,7 +90,7 @@ def _visible_requests_for():
                    exporter_can_see())
 
 
-def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match]:
+def requests_for_product(actor, product: Product, limit: int = 20, offset: int = 0) -> list[Match]:
     """The open requests a product of the actor's company fits (those the company may see), best first."""
     from marketplace.extensions import db
 
@@ -101,7 +101,20 @@ def requests_for_product(actor, product: Product, limit: int = 20) -> list[Match
         sa.select(Match).join(Match.request)
         .where(Match.product_id == product.id, _visible_requests_for())
         .options(contains_eager(Match.request).joinedload(ProcurementRequest.buyer_company))
-        .order_by(Match.score_x10.desc(), Match.request_id).limit(limit), {"company": actor.company_id}).all()
+        .order_by(Match.score_x10.desc(), Match.request_id).offset(offset).limit(limit),
+        {"company": actor.company_id}).all()
+
+
+def product_requests_page(actor, product: Product, page=1, per_page: int = 20) -> ListPage:
+    """A page of the open requests a product of the actor's company fits, best first (past the last: the last)."""
+    from marketplace.inputs import page_number
+
+    if actor.company_id != product.company_id:
+        raise NotFound(_l("This product does not exist."))
+    total = count_for_product(actor, product)
+    number = min(page_number(page), max(1, -(-total // per_page)))
+    return ListPage(requests_for_product(actor, product, per_page, (number - 1) * per_page), number, per_page,
+                    total)
 
 
 def count_for_product(actor, product: Product) -> int:
@@ -113,28 +126,83 @@ def count_for_product(actor, product: Product) -> int:
         .where(Match.product_id == product.id, _visible_requests_for()), {"company": actor.company_id}) or 0
 
 
-def _best_per_request(company_id: int, wanted: int, chunk: int = 60) -> list[Match]:
-    """The exporter's best match per visible open request, best first, until ``wanted`` requests: read down
-    its matches' ids by score (index ``exporter_id, score``) in chunks, keeping each request's first row, then
-    load only the rows kept (with their requests, buyers and products)."""
+#: 商机 pages reaching this many requests are read down from the best (``_best_per_request``), deeper ones grouped
+#: (``_best_per_request_page``): at 100,000 products the first 20 cost 5.7 ms read down and 10.5 ms grouped, 40
+#: 8.5 ms against 10.2 ms; the last 20 of 2,417 cost 122 ms read down
+READ_DOWN_UP_TO = 40
+
+
+def _best_per_request(company_id: int, wanted: int, chunk: int = 60, skip: int = 0) -> list[Match]:
+    """The exporter's best match per visible open request, best first, until ``wanted`` requests, the first
+    ``skip`` left out: read down its matches' ids by score (index ``exporter_id, score``) in growing chunks, asking
+    which of their requests it may see, keeping each such request's first row, then load only the rows kept past
+    ``skip`` (with their requests, buyers and products). Fast for the first requests, slower the deeper it reads
+    (``READ_DOWN_UP_TO``).
+
+    The matches are read alone, not joined to the requests: joined, SQLite's planner (with fresh statistics)
+    walks the open requests and sorts every match of the exporter — 91 ms instead of 32 for the first page at
+    100,000 products."""
     from marketplace.extensions import db
 
-    query = (sa.select(Match.id, Match.request_id).join(ProcurementRequest, ProcurementRequest.id == Match.request_id)
-             .where(Match.exporter_id == company_id, _visible_requests_for())
+    query = (sa.select(Match.id, Match.request_id).where(Match.exporter_id == company_id)
              .order_by(Match.score_x10.desc(), Match.request_id, Match.product_id))
-    seen: set[int] = set()
+    judged: set[int] = set()  # requests whose visibility is known
+    open_to_take: set[int] = set()  # visible requests whose best row is not taken yet
     chosen: list[int] = []
     offset = 0
     while len(chosen) < wanted:
-        rows = db.session.execute(query.offset(offset).limit(chunk), {"company": company_id}).all()
+        rows = db.session.execute(query.offset(offset).limit(chunk)).all()
+        fresh = {request_id for _match_id, request_id in rows} - judged
+        if fresh:
+            open_to_take |= set(db.session.scalars(
+                sa.select(ProcurementRequest.id).where(ProcurementRequest.id.in_(fresh), _visible_requests_for()),
+                {"company": company_id}))
+            judged |= fresh
         for match_id, request_id in rows:
-            if request_id not in seen and len(chosen) < wanted:
-                seen.add(request_id)
+            if request_id in open_to_take and len(chosen) < wanted:
+                open_to_take.discard(request_id)  # its first row is its best
                 chosen.append(match_id)
         if len(rows) < chunk:
             break
         offset += chunk
         chunk *= 2
+    return _load_opportunities(chosen[skip:])
+
+
+def _best_per_request_page(company_id: int, skip: int, limit: int) -> list[Match]:
+    """``_best_per_request``'s list from its ``skip``-th request, ``limit`` of them, at the same cost for any page:
+    each matched request's best score grouped from the index alone (``exporter_id, request_id, score``), those it
+    may see kept, sorted (best score, then request id: the read-down order), then each chosen request's best row
+    (the highest score, then the lowest product id: the read-down's first row). At 100,000 products (the exporter's
+    2,417 matched requests) any page in ~25 ms; no join, for the planner's sake (see ``_best_per_request``)."""
+    from marketplace.extensions import db
+
+    best = dict(db.session.execute(sa.select(Match.request_id, sa.func.max(Match.score_x10))
+                                   .where(Match.exporter_id == company_id).group_by(Match.request_id)).all())
+    visible = db.session.scalars(_visible_matched(company_id), {"company": company_id}).all()
+    ordered = sorted(visible, key=lambda request_id: (-best[request_id], request_id))
+    request_ids = ordered[skip:skip + limit]
+    first: dict[int, int] = {}
+    for match_id, request_id in db.session.execute(
+            sa.select(Match.id, Match.request_id)
+            .where(Match.exporter_id == company_id, Match.request_id.in_(request_ids))
+            .order_by(Match.request_id, Match.score_x10.desc(), Match.product_id)):
+        first.setdefault(request_id, match_id)
+    return _load_opportunities([first[request_id] for request_id in request_ids])
+
+
+def _visible_matched(company_id: int):
+    """SQL: the ids of the requests the exporter's products match that it may see (bind ``:company``): the
+    exporter's matched requests first (an index range), then their visibility — joining first made SQLite walk
+    the open requests (13.6 ms at 5,000 products; a tenth of a millisecond this way)."""
+    matched = sa.select(Match.request_id).where(Match.exporter_id == company_id).distinct().scalar_subquery()
+    return sa.select(ProcurementRequest.id).where(ProcurementRequest.id.in_(matched), _visible_requests_for())
+
+
+def _load_opportunities(chosen: list[int]) -> list[Match]:
+    """The matches ``chosen`` (ids), in that order, with their requests, buyers and products."""
+    from marketplace.extensions import db
+
     if not chosen:
         return []
     found = {m.id: m for m in db.session.scalars(
@@ -156,15 +224,15 @@ def opportunities(actor, page=1, per_page: int = 20) -> ListPage:
     from marketplace.sourcing.services import require_exporter
 
     company = require_exporter(actor)
-    # the requests first (an index range of the exporter's matches), then their visibility: joining first
-    # made SQLite walk the open requests (13.6 ms at 5,000 products; a tenth of a millisecond this way)
-    matched = sa.select(Match.request_id).where(Match.exporter_id == company.id).distinct().scalar_subquery()
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(ProcurementRequest)
-        .where(ProcurementRequest.id.in_(matched), _visible_requests_for()), {"company": company.id}) or 0
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(_visible_matched(company.id).subquery()),
+                              {"company": company.id}) or 0
     number = min(page_number(page), max(1, -(-total // per_page)))
-    best = _best_per_request(company.id, number * per_page)
-    return ListPage(best[(number - 1) * per_page: number * per_page], number, per_page, total)
+    skip = (number - 1) * per_page
+    if skip + per_page <= READ_DOWN_UP_TO:  # the first pages, the most read: reading down reaches them soonest
+        best = _best_per_request(company.id, skip + per_page, skip=skip)
+    else:
+        best = _best_per_request_page(company.id, skip, per_page)
+    return ListPage(best, number, per_page, total)
 
 
 def shortlisted(request_id: int) -> set[int]:

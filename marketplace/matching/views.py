@@ -40,11 +40,27 @@ def request_suppliers(req) -> dict:
             "shortlisted": queries.shortlisted(req.id)}
 
 
-def product_requests(product) -> list:
-    """The open requests an owner's product fits (empty for anyone else)."""
+#: the open requests the owner's product page lists (the rest are a link away), and a page of the list of all
+PRODUCT_PAGE_FITS = 20
+FITS_PER_PAGE = 20
+
+
+def product_requests(product) -> tuple[list, int]:
+    """The best open requests an owner's product fits and how many it fits in all (none for anyone else)."""
     if not current_user.is_authenticated or current_user.company_id != product.company_id:
-        return []
-    return queries.requests_for_product(current_user, product)
+        return [], 0
+    fits = queries.requests_for_product(current_user, product, limit=PRODUCT_PAGE_FITS)
+    total = len(fits) if len(fits) < PRODUCT_PAGE_FITS else queries.count_for_product(current_user, product)
+    return fits, total
+
+
+@bp.get("/products/<int:product_id>/requests")
+@login_required
+def product_requests_list(product_id: int):
+    """Every open request one of the exporter's own products fits, best first, a page at a time."""
+    product = get_visible_product(current_user, product_id)
+    page = queries.product_requests_page(current_user, product, request.args.get("page", 1), FITS_PER_PAGE)
+    return render_template("matching/product_requests.html", product=product, page=page)
 
 
 @bp.get("/opportunities")
