@@ -46,7 +46,7 @@ def suppliers_for_request(request: ProcurementRequest, limit: int = 20) -> list[
         return []
     found = {m.id: m for m in db.session.scalars(
         sa.select(Match).where(Match.id.in_(chosen)).options(joinedload(Match.product).joinedload(Product.company)))}
-    return [found[match_id] for match_id in chosen]
+    return [found[match_id] for match_id in chosen if match_id in found]  # (one recomputed away meanwhile: gone)
 
 
 def count_for_request(request_id: int) -> int:
@@ -179,7 +179,9 @@ def _best_per_request_page(company_id: int, skip: int, limit: int) -> list[Match
 
     best = dict(db.session.execute(sa.select(Match.request_id, sa.func.max(Match.score_x10))
                                    .where(Match.exporter_id == company_id).group_by(Match.request_id)).all())
-    visible = db.session.scalars(_visible_matched(company_id), {"company": company_id}).all()
+    # (a request matched between the two statements, under PostgreSQL's read committed, is left for the next read)
+    visible = [request_id for request_id in db.session.scalars(_visible_matched(company_id), {"company": company_id})
+               if request_id in best]
     ordered = sorted(visible, key=lambda request_id: (-best[request_id], request_id))
     request_ids = ordered[skip:skip + limit]
     first: dict[int, int] = {}
@@ -188,7 +190,7 @@ def _best_per_request_page(company_id: int, skip: int, limit: int) -> list[Match
             .where(Match.exporter_id == company_id, Match.request_id.in_(request_ids))
             .order_by(Match.request_id, Match.score_x10.desc(), Match.product_id)):
         first.setdefault(request_id, match_id)
-    return _load_opportunities([first[request_id] for request_id in request_ids])
+    return _load_opportunities([first[request_id] for request_id in request_ids if request_id in first])
 
 
 def _visible_matched(company_id: int):
@@ -208,7 +210,7 @@ def _load_opportunities(chosen: list[int]) -> list[Match]:
     found = {m.id: m for m in db.session.scalars(
         sa.select(Match).where(Match.id.in_(chosen))
         .options(joinedload(Match.request).joinedload(ProcurementRequest.buyer_company), joinedload(Match.product)))}
-    return [found[match_id] for match_id in chosen]
+    return [found[match_id] for match_id in chosen if match_id in found]  # (one recomputed away meanwhile: gone)
 
 
 def top_opportunities(company_id: int, limit: int = 5) -> list[Match]:
