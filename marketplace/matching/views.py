@@ -1,4 +1,5 @@
-"""Matching pages: the exporter's 商机 list, "why not" for a product the buyer names, invite to quote;
+"""Matching pages: the exporter's 商机 list, all the open requests one of its products fits, "why not" for a
+product the buyer names, invite to quote;
 and the data the request page (its suppliers) and the product page (its requests) include.
 
 Views parse input, call one service and render; who may see what is the sourcing and catalog rules.
